@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The project's test command (called by `make test` and .ci/run). Expects `source scripts/env.sh` done.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
+export MUJOCO_GL=egl PYOPENGL_PLATFORM=egl
+echo "[test] ruff"
+ruff check src scripts launch
+echo "[test] pytest"
+MARK=(-m "not slow")
+[ "${MAESTRO_SLOW:-0}" = "1" ] && MARK=()
+python -m pytest "${MARK[@]}" src "$@"

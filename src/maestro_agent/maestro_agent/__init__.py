@@ -1,0 +1,1 @@
+"""The Maestro VLM coding agent: tool registry, stubs, sandboxed executor, harness, model backends, CLI."""

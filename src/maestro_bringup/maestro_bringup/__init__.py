@@ -1,0 +1,1 @@
+"""Embodiment profiles, the pip-mode launcher and the maestro command."""

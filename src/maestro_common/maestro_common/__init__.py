@@ -1,0 +1,1 @@
+"""Shared helpers for Maestro nodes: TF buffer, image conversion, parameters, error handling, ROS test fixtures."""

@@ -1,0 +1,1 @@
+"""Antipodal grasp planning on point clouds."""

@@ -1,0 +1,1 @@
+"""Perception tool nodes (sim ground truth, YOLO, VLM pointing), 3D geometry, keypoint tracking, semantic map."""

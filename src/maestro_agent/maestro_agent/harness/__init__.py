@@ -1,0 +1,1 @@
+"""Harness skills: robust composite calls installed into the sandbox namespace (see skills.py)."""

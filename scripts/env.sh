@@ -14,3 +14,5 @@ export MUJOCO_GL="${MUJOCO_GL:-egl}"
 export PYOPENGL_PLATFORM="${PYOPENGL_PLATFORM:-egl}"
 export MAESTRO_ROOT="$_MAESTRO_ROOT"
 unset _MAESTRO_ROOT
+# The `maestro` command (installed by colcon under the maestro_bringup prefix).
+export PATH="$MAESTRO_ROOT/install/maestro_bringup/lib/maestro_bringup:$PATH"

@@ -12,7 +12,8 @@ setup(
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
-        (f"share/{PACKAGE}/config", glob("config/*")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        (f"share/{PACKAGE}/config/robots", glob("config/robots/*")),
     ],
     package_data={PACKAGE: ["py.typed"]},
     include_package_data=True,
@@ -22,5 +23,5 @@ setup(
     maintainer_email="maestro@example.org",
     description=open("package.xml").read().split("<description>")[1].split("</description>")[0],
     license="Apache-2.0",
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": ["maestro = maestro_bringup.cli:main", "heartbeat_node = maestro_bringup.heartbeat:main"]},
 )

@@ -130,7 +130,7 @@ class NodeProcess:
     def __init__(self, cmd: list[str], env: dict[str, str] | None = None, log_path: Path | None = None) -> None:
         self.cmd = cmd
         self.log_path = log_path
-        self._log = open(log_path, "w") if log_path else subprocess.DEVNULL  # noqa: SIM115
+        self._log = open(log_path, "w") if log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(cmd, env=ros_test_env(env), stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
 

@@ -1,0 +1,14 @@
+"""ros2 launch file for the go2w_piper embodiment: a thin mapping of src/maestro_bringup/config/go2w_piper.yaml.
+
+Usage (full ROS 2 install): ros2 launch launch/go2w_piper.launch.py [real_robot:=true]
+Set ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST to keep DDS on this machine (the pip path's `maestro up` does it for you).
+"""
+import os
+
+from maestro_bringup.launch_description import generate_from_profile
+
+
+def generate_launch_description():
+    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    real = os.environ.get("MAESTRO_REAL_ROBOT", "0") == "1"
+    return generate_from_profile("go2w_piper", real_robot=real)

@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exit-when-ready", action="store_true",
                         help="smoke check: exit 0 once every ready service answers (non-zero if not), stopping nodes")
     parser.add_argument("--no-restart", action="store_true", help="do not restart crashed nodes")
+    parser.add_argument("--foxglove", action="store_true",
+                        help="also start a Foxglove bridge on localhost (maestro_dashboard.foxglove_bridge)")
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -56,6 +58,14 @@ def plan_processes(profile: dict[str, Any], args: argparse.Namespace) -> tuple[l
             missing.append(f"{name} ({spec['package']}/{spec['executable']})")
         else:
             procs.append((name, cmd))
+    if getattr(args, "foxglove", False):
+        import importlib.util
+        import sys
+
+        if importlib.util.find_spec("maestro_dashboard.foxglove_bridge") is None:
+            missing.append("foxglove bridge (maestro_dashboard.foxglove_bridge)")
+        else:
+            procs.append(("foxglove", [sys.executable, "-m", "maestro_dashboard.foxglove_bridge"]))
     return procs, missing
 
 

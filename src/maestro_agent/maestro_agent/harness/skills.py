@@ -1,0 +1,855 @@
+"""Harness skills: robust composite robot skills executed INSIDE the sandbox on top of the tool stubs.
+
+``install(namespace, profile)`` adds the skills to a namespace that already holds the tool stubs (``detect_objects``,
+``plan_grasps``, ``move_to_pose``, ``gripper``, ...) and the ``observe`` built-in, and returns their names. Every skill
+
+* validates its inputs and answers bad ones with a clear message (never an exception into the model's code),
+* retries alternatives (next grasp candidate, re-detection, another approach mode),
+* checks its own outcome (holding after close and after lift, object above the container after placing, ...),
+* shows verification images with ``observe(image, caption)``,
+* prints ONE structured outcome line ``[skill] ok key=value ...`` or ``[skill] FAIL key=value ... reason="..."``
+  (the offline planner and the VLM read these), and
+* returns a :class:`SkillResult` that is truthy on success.
+
+Only modules on the sandbox allow-list are imported here (math, time, re, dataclasses, typing, ...), so this file can run
+inside the sandbox child process. With the harness switched off (``ATOMIC_ONLY``), :func:`install` is not called and the
+model sees only the atomic tool stubs.
+"""
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Names added by :func:`install`, in documentation order.
+SKILL_NAMES = ("grasp", "place_on", "place_in", "release", "open_articulated", "look_for", "wipe", "go_to")
+
+#: Environment-free switch for the ablation: the agent passes ``harness=False`` to :func:`maybe_install`.
+ATOMIC_ONLY = False
+
+_OUTCOME_RE = re.compile(r"^\[(?P<skill>[a-z_]+)\] (?P<status>ok|FAIL)(?P<rest>.*)$")
+_KV_RE = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)')
+
+TOP_DOWN = [1.0, 0.0, 0.0, 0.0]  # TCP +z pointing down (rotation of pi about x), quaternion [x, y, z, w]
+
+
+@dataclass
+class SkillResult:
+    """Outcome of a skill: truthy iff ``ok``; ``reason`` says what failed and what to try; ``data`` has details."""
+
+    skill: str
+    ok: bool
+    reason: str = ""
+    data: dict = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        """True iff the skill succeeded."""
+        return bool(self.ok)
+
+    def __getattr__(self, name: str) -> Any:
+        """Access ``data`` entries as attributes (``r.held``, ``r.position``)."""
+        data = self.__dict__.get("data", {})
+        if name in data:
+            return data[name]
+        raise AttributeError(f"{self.__dict__.get('skill', 'skill')} result has no field {name!r}")
+
+    def line(self) -> str:
+        """The structured outcome line printed by the skill."""
+        parts = [f"[{self.skill}] {'ok' if self.ok else 'FAIL'}"]
+        for key, value in self.data.items():
+            parts.append(f"{key}={_fmt(value)}")
+        if self.reason:
+            parts.append(f'reason="{_escape(self.reason)}"')
+        return " ".join(parts)
+
+
+def parse_outcome_line(line: str) -> dict[str, Any] | None:
+    """Parse a ``[skill] ok|FAIL k=v ...`` line into a dict (``skill``, ``ok``, keys); None if it is not one."""
+    m = _OUTCOME_RE.match(line.strip())
+    if not m:
+        return None
+    out: dict[str, Any] = {"skill": m.group("skill"), "ok": m.group("status") == "ok"}
+    for key, raw in _KV_RE.findall(m.group("rest")):
+        if raw.startswith('"'):
+            out[key] = raw[1:-1].replace('\\"', '"')
+        elif raw in ("True", "False"):
+            out[key] = raw == "True"
+        else:
+            try:
+                out[key] = float(raw) if any(c in raw for c in ".e") else int(raw)
+            except ValueError:
+                out[key] = raw
+    return out
+
+
+def parse_outcomes(stdout: str) -> list[dict[str, Any]]:
+    """Every outcome line in a substep's stdout, in order."""
+    return [o for o in (parse_outcome_line(line) for line in stdout.splitlines()) if o is not None]
+
+
+def _escape(text: str) -> str:
+    return str(text).replace('"', "'").replace("\n", " ")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_fmt(v) for v in value) + "]"
+    if isinstance(value, str):
+        return '"' + _escape(value) + '"' if (not value or " " in value or "=" in value) else value
+    return str(value)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Small geometry helpers (plain Python: they must run in the sandbox and be easy to read).
+
+
+def xyz(p: Any) -> list[float]:
+    """[x, y, z] of a Point-like value: a sequence, a dict, or an object with x/y/z (a ToolResult)."""
+    if p is None:
+        raise ValueError("missing point")
+    if isinstance(p, dict):
+        if "position" in p:
+            return xyz(p["position"])
+        return [float(p["x"]), float(p["y"]), float(p["z"])]
+    if isinstance(p, list | tuple):
+        if len(p) < 3:
+            raise ValueError(f"a point needs 3 numbers, got {list(p)!r}")
+        return [float(p[0]), float(p[1]), float(p[2])]
+    if hasattr(p, "position"):
+        return xyz(p.position)
+    return [float(p.x), float(p.y), float(p.z)]
+
+
+def quat(q: Any) -> list[float]:
+    """[x, y, z, w] of a Quaternion-like value (sequence, dict or object)."""
+    if isinstance(q, dict):
+        return [float(q["x"]), float(q["y"]), float(q["z"]), float(q["w"])]
+    if isinstance(q, list | tuple):
+        return [float(v) for v in q[:4]]
+    return [float(q.x), float(q.y), float(q.z), float(q.w)]
+
+
+def pose7(p: Any) -> list[float]:
+    """[x, y, z, qx, qy, qz, qw] of a Pose-like value (7-list, dict with position/orientation, or object)."""
+    if isinstance(p, list | tuple) and len(p) == 7:
+        return [float(v) for v in p]
+    if isinstance(p, dict):
+        return xyz(p["position"]) + quat(p["orientation"])
+    if hasattr(p, "pose") and not hasattr(p, "position"):
+        return pose7(p.pose)
+    return xyz(p.position) + quat(p.orientation)
+
+
+def _sub(a: list[float], b: list[float]) -> list[float]:
+    return [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+
+
+def _add(a: list[float], b: list[float]) -> list[float]:
+    return [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
+
+
+def _scale(a: list[float], s: float) -> list[float]:
+    return [a[0] * s, a[1] * s, a[2] * s]
+
+
+def _dot(a: list[float], b: list[float]) -> float:
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+def _cross(a: list[float], b: list[float]) -> list[float]:
+    return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+
+
+def _norm(a: list[float]) -> float:
+    return math.sqrt(_dot(a, a))
+
+
+def _unit(a: list[float]) -> list[float]:
+    n = _norm(a)
+    if n < 1e-9:
+        raise ValueError("zero-length vector")
+    return _scale(a, 1.0 / n)
+
+
+def quat_mul(a: list[float], b: list[float]) -> list[float]:
+    """Hamilton product a*b of [x, y, z, w] quaternions."""
+    ax, ay, az, aw = a
+    bx, by, bz, bw = b
+    return [
+        aw * bx + ax * bw + ay * bz - az * by,
+        aw * by - ax * bz + ay * bw + az * bx,
+        aw * bz + ax * by - ay * bx + az * bw,
+        aw * bw - ax * bx - ay * by - az * bz,
+    ]
+
+
+def axis_angle_quat(axis: list[float], angle: float) -> list[float]:
+    """Quaternion [x, y, z, w] of a rotation by ``angle`` rad about ``axis``."""
+    u = _unit(axis)
+    s = math.sin(angle / 2.0)
+    return [u[0] * s, u[1] * s, u[2] * s, math.cos(angle / 2.0)]
+
+
+def rotate(v: list[float], axis: list[float], angle: float) -> list[float]:
+    """Rotate vector v about a unit axis by angle (Rodrigues)."""
+    k = _unit(axis)
+    c, s = math.cos(angle), math.sin(angle)
+    return _add(_add(_scale(v, c), _scale(_cross(k, v), s)), _scale(k, _dot(k, v) * (1.0 - c)))
+
+
+def quat_rotate(q: list[float], v: list[float]) -> list[float]:
+    """Rotate vector v by the unit quaternion q = [x, y, z, w]."""
+    r = quat_mul(quat_mul(q, [v[0], v[1], v[2], 0.0]), [-q[0], -q[1], -q[2], q[3]])
+    return r[:3]
+
+
+def yaw_quat(yaw: float) -> list[float]:
+    """Quaternion of a rotation by yaw about +z."""
+    return [0.0, 0.0, math.sin(yaw / 2.0), math.cos(yaw / 2.0)]
+
+
+def quat_yaw(q: list[float]) -> float:
+    """Yaw (rotation about +z) of a quaternion [x, y, z, w]."""
+    x, y, z, w = q
+    return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
+
+
+def label_variants(label: str) -> list[str]:
+    """The label as given plus its snake_case form ('tennis ball' -> ['tennis ball', 'tennis_ball'])."""
+    out = [label]
+    snake = re.sub(r"[\s\-]+", "_", label.strip().lower())
+    if snake not in out:
+        out.append(snake)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class HarnessConfig:
+    """Numbers the skills need, read from the embodiment profile (defaults are safe for both robots)."""
+
+    embodiment: str = ""
+    has_base: bool = False
+    main_camera: str = ""
+    cameras: tuple = ()
+    gripper_max_width: float = 0.08
+    lift_height: float = 0.10
+    hover_height: float = 0.12
+    place_clearance: float = 0.03
+    default_held_offset: float = 0.03   # TCP height above the held object's bottom when unknown
+    grasp_attempts: int = 4
+    search_step_deg: float = 45.0
+    approach_distance: float = 0.6      # mobile go_to stand-off from the object, metres
+
+    @classmethod
+    def from_profile(cls, profile: dict) -> "HarnessConfig":
+        """Read the profile (``maestro_bringup/config/<embodiment>.yaml`` as a dict)."""
+        profile = profile or {}
+        gripper = profile.get("gripper") or {}
+        cams = profile.get("cameras") or {}
+        harness = profile.get("harness") or {}
+        cfg = cls(
+            embodiment=str(profile.get("embodiment", "")),
+            has_base=bool(profile.get("base")),
+            main_camera=str(profile.get("main_camera", "")),
+            cameras=tuple(cams) if isinstance(cams, dict) else tuple(cams or ()),
+            gripper_max_width=float(gripper.get("max_width", 0.08) or 0.08),
+        )
+        for key, value in harness.items():  # optional per-profile tuning: harness: {lift_height: 0.15}
+            if hasattr(cfg, key):
+                setattr(cfg, key, type(getattr(cfg, key))(value))
+        return cfg
+
+
+def maybe_install(namespace: dict, profile: dict, harness: bool = True) -> list[str]:
+    """Install the skills unless the harness is off (the atomic-tools ablation); returns the names installed."""
+    if not harness or ATOMIC_ONLY:
+        return []
+    return install(namespace, profile)
+
+
+def install(namespace: dict, profile: dict) -> list[str]:
+    """Add the harness skills to ``namespace`` (which already holds the tool stubs) and return their names."""
+    ns = namespace
+    cfg = HarnessConfig.from_profile(profile)
+    state: dict[str, Any] = {"held": None, "held_offset": None}
+
+    # -- plumbing ------------------------------------------------------------------------------------------------------
+    def tool(name: str) -> Any:
+        fn = ns.get(name)
+        if fn is None:
+            raise _SkillAbort(f"tool {name}() is not available on this robot (is its node running?)")
+        return fn
+
+    def show(image: Any, caption: str) -> None:
+        observe = ns.get("observe")
+        if observe is None or image is None or not getattr(image, "width", 0):
+            return
+        try:
+            observe(image, caption)
+        except Exception as exc:  # a failed display must not fail the skill
+            print(f"[harness] could not show image {caption!r}: {exc}")
+
+    def snapshot(caption: str) -> None:
+        cap = ns.get("capture_images")
+        if cap is None:
+            return
+        cams = [c for c in ("wrist", cfg.main_camera) if c and (not cfg.cameras or c in cfg.cameras)]
+        r = cap(cameras=cams or [], with_depth=False)
+        if r:
+            names = list(getattr(r, "cameras", []) or cams)
+            for i, img in enumerate(list(getattr(r, "images", []) or [])):
+                show(img, f"{caption} ({names[i] if i < len(names) else 'camera'} camera)")
+
+    def finish(result: SkillResult, snap: str | None = None) -> SkillResult:
+        if snap:
+            try:
+                snapshot(snap)
+            except Exception as exc:
+                print(f"[harness] snapshot failed: {exc}")
+        print(result.line())
+        return result
+
+    def robot_state() -> Any:
+        r = tool("get_robot_state")()
+        if not r:
+            raise _SkillAbort(f"get_robot_state failed: {r.error_msg}")
+        return r.state
+
+    def ee_pose() -> list[float]:
+        return pose7(robot_state().ee_pose)
+
+    def move(target: list[float], mode: str = "planned", **kw: Any) -> Any:
+        return tool("move_to_pose")(target=list(target), mode=mode, **kw)
+
+    def open_gripper() -> Any:
+        return tool("gripper")(command="open")
+
+    def retreat(dz: float = 0.08) -> None:
+        try:
+            p = ee_pose()
+            move([p[0], p[1], p[2] + dz] + p[3:], mode="cartesian")
+        except _SkillAbort:
+            pass
+
+    def detect(label: str) -> tuple[Any, str]:
+        """Best detection of label (trying its snake_case form too); (None, why) when none."""
+        why = ""
+        for name in label_variants(label):
+            r = tool("detect_objects")(labels=[name], annotate=True)
+            show(getattr(r, "annotated_image", None), f"detections for '{name}'")
+            dets = list(getattr(r, "detections", []) or []) if r else []
+            if dets:
+                return dets[0], name
+            why = r.error_msg if not r else f"no '{name}' detected"
+        return None, why
+
+    def geometry(label: str) -> tuple[Any, Any]:
+        """(ObjectGeometry, keypoints) of label, or raise _SkillAbort with the tool's message."""
+        msg = ""
+        for name in label_variants(label):
+            r = tool("get_object_geometry")(label=name)
+            if r:
+                show(getattr(r, "annotated_image", None), f"geometry of '{name}'")
+                return r.geometry, list(getattr(r, "keypoints", []) or [])
+            msg = r.error_msg
+        raise _SkillAbort(f"no geometry for '{label}': {msg}")
+
+    def check_label(name: str, value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise _SkillAbort(f"{name} must be a non-empty object name such as 'tennis ball', got {value!r}")
+        return value.strip()
+
+    def guarded(skill: str, fn: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> SkillResult:
+            try:
+                return fn(*args, **kwargs)
+            except _SkillAbort as exc:
+                return finish(SkillResult(skill, False, str(exc)))
+            except (TypeError, ValueError, KeyError, AttributeError) as exc:
+                return finish(SkillResult(skill, False, f"bad input or tool reply: {type(exc).__name__}: {exc}"))
+
+        wrapper.__name__ = fn.__name__
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
+
+    # -- grasp ---------------------------------------------------------------------------------------------------------
+    def grasp(target: str, part: str = "", approach: str = "auto", attempts: int = 0, lift: float = -1.0) -> SkillResult:
+        """Grasp an object (or one of its parts) and lift it; retries other candidates, re-detects, other approaches.
+
+        target: object name ("tennis ball"); part: "" or a part name ("handle", "rim"); approach: "auto" (top-down,
+        then any), "top_down", "any" or "side"; attempts: max grasp executions (0 = 4); lift: metres (-1 = 0.10; 0 = no
+        lift, e.g. for a door handle). Prints ``[grasp] ok label=... held=True attempts=N`` or ``[grasp] FAIL ...``.
+        """
+        label = check_label("target", target)
+        if not isinstance(part, str):
+            raise _SkillAbort(f"part must be a string such as 'handle' or '', got {part!r}")
+        modes = {"auto": ["top_down", "any"], "top_down": ["top_down"], "any": ["any"], "side": ["along_axis", "any"]}
+        if approach not in modes:
+            raise _SkillAbort(f"approach must be one of {sorted(modes)}, got {approach!r}")
+        budget = int(attempts) if attempts and attempts > 0 else cfg.grasp_attempts
+        lift_h = cfg.lift_height if lift is None or lift < 0 else float(lift)
+        det, det_label = detect(label)
+        if det is None:
+            return finish(SkillResult("grasp", False, f"cannot see '{label}': {det_label}; look around or check the "
+                                      "name", {"label": label}), snap="grasp: target not found")
+        label = det_label
+        part_kps = [k for k in (getattr(det, "keypoints", []) or []) if part and part in str(getattr(k, "name", ""))]
+        try:
+            bottom = float(geometry(label)[0].bottom_height)
+        except _SkillAbort:
+            bottom = None
+        tried: list[list[float]] = []
+        executions = 0
+        last_reason = ""
+        for mode in modes[approach]:
+            replans = 0
+            while executions < budget and replans < 3:
+                replans += 1
+                req: dict[str, Any] = {"label": label, "part": part, "approach_mode": mode, "max_candidates": 5,
+                                       "check_collisions": True, "annotate": True}
+                if part_kps:
+                    req["part_keypoints"] = part_kps
+                if mode == "along_axis":
+                    c = xyz(det.center_3d) if getattr(det, "has_center_3d", True) else [1.0, 0.0, 0.0]
+                    req["approach_axis"] = _unit([c[0], c[1], 0.0])
+                planned = tool("plan_grasps")(**req)
+                show(getattr(planned, "annotated_image", None), f"grasp candidates for '{label}' ({mode})")
+                if not planned or not list(getattr(planned, "grasps", []) or []):
+                    last_reason = f"plan_grasps({mode}) failed: {getattr(planned, 'error_msg', '') or 'no grasps'}"
+                    print(f"[harness] {last_reason}; trying the next approach")
+                    break
+                fresh = [g for g in planned.grasps
+                         if all(_norm(_sub(xyz(g.pose), t)) > 0.01 for t in tried)]
+                if not fresh:
+                    last_reason = last_reason or "every planned candidate was already tried"
+                    break
+                replan = False
+                for idx, cand in enumerate(fresh):
+                    if executions >= budget:
+                        break
+                    executions += 1
+                    gp = pose7(cand.pose)
+                    tried.append(gp[:3])
+                    outcome = try_candidate(gp, cand, lift_h, bottom)
+                    if outcome is True:
+                        state["held"] = label
+                        return finish(SkillResult("grasp", True, "", {
+                            "label": label, "part": part, "held": True, "attempts": executions, "candidate": idx,
+                            "approach": mode, "width": float(getattr(cand, "width", 0.0))}), snap=f"grasped '{label}'")
+                    last_reason = outcome
+                    print(f"[harness] grasp candidate {idx} ({mode}) failed: {outcome}")
+                    if "not holding" in outcome or "slipped" in outcome:
+                        replan = True  # the object may have moved: re-detect and plan again
+                        break
+                if not replan:
+                    break
+                det2, _ = detect(label)
+                if det2 is not None:
+                    det = det2
+        return finish(SkillResult("grasp", False, f"{last_reason or 'no candidate worked'}; try another approach, "
+                                  "move closer, or grasp a part", {"label": label, "held": False,
+                                                                   "attempts": executions}),
+                      snap=f"grasp of '{label}' failed")
+
+    def try_candidate(gp: list[float], cand: Any, lift_h: float, bottom: float | None) -> Any:
+        """Execute one grasp candidate; True on success, else a reason string. Leaves the gripper open on failure."""
+        approach_v = xyz(cand.approach) if getattr(cand, "approach", None) is not None else [0.0, 0.0, -1.0]
+        if _norm(approach_v) < 1e-6:
+            approach_v = [0.0, 0.0, -1.0]
+        approach_v = _unit(approach_v)
+        offset = float(getattr(cand, "pre_grasp_offset", 0.0) or 0.0) or 0.10
+        pre = _sub(gp[:3], _scale(approach_v, offset)) + gp[3:]
+        width = float(getattr(cand, "width", 0.0) or 0.0)
+        g = tool("gripper")
+        r = g(command="move", width=min(cfg.gripper_max_width, width + 0.03)) if width > 0 else open_gripper()
+        if not r:
+            open_gripper()
+        r = move(pre, mode="planned", avoid_collisions=True)
+        if not r:
+            return f"pre-grasp unreachable ({r.error_msg})"
+        r = move(gp, mode="cartesian")
+        if not r:
+            move(pre, mode="cartesian")
+            return f"approach blocked ({r.error_msg})"
+        r = g(command="close")
+        if not r or not getattr(r, "holding", False):
+            open_gripper()
+            move(pre, mode="cartesian")
+            return "closed but not holding" if r else f"gripper failed ({r.error_msg})"
+        state["held_offset"] = (gp[2] - bottom) if bottom is not None else None
+        if lift_h > 0:
+            r = move([gp[0], gp[1], gp[2] + lift_h] + gp[3:], mode="cartesian")
+            if not r:
+                print(f"[harness] lift failed ({r.error_msg}); still holding, continuing")
+        st = robot_state()
+        if not getattr(st, "gripper_holding", False):
+            open_gripper()
+            return "slipped during lift (not holding after lift)"
+        return True
+
+    # -- place ---------------------------------------------------------------------------------------------------------
+    def _place(skill: str, target: str, inside: bool, release_obj: bool = True) -> SkillResult:
+        label = check_label("target", target)
+        st = robot_state()
+        held = state.get("held")
+        if not getattr(st, "gripper_holding", False):
+            raise _SkillAbort(f"not holding anything; grasp an object before {skill}('{label}')")
+        geo, _ = geometry(label)
+        c = xyz(geo.centroid)
+        top = float(geo.top_height)
+        offset = state.get("held_offset")
+        offset = cfg.default_held_offset if offset is None else max(0.0, float(offset))
+        z = top + offset + (0.05 if inside else cfg.place_clearance)
+        cur = ee_pose()
+        above = [c[0], c[1], z + cfg.hover_height] + cur[3:]
+        r = move(above, mode="planned", avoid_collisions=True)
+        if not r:
+            r = move(above[:3] + TOP_DOWN, mode="planned", avoid_collisions=True)
+            if not r:
+                raise _SkillAbort(f"cannot move above '{label}': {r.error_msg}")
+        r = move([c[0], c[1], z] + ee_pose()[3:], mode="cartesian")
+        if not r:
+            print(f"[harness] lowering over '{label}' stopped early ({r.error_msg}); releasing from here")
+        if not release_obj:
+            return finish(SkillResult(skill, True, "", {"target": label, "released": False}))
+        open_gripper()
+        time.sleep(0.3)
+        retreat(cfg.hover_height)
+        state["held"] = None
+        state["held_offset"] = None
+        # verify where the object ended up
+        data: dict[str, Any] = {"target": label, "object": held or "", "released": True}
+        if not held:
+            return finish(SkillResult(skill, True, "", data), snap=f"after {skill} '{label}'")
+        try:
+            ogeo, _ = geometry(held)
+        except _SkillAbort as exc:
+            return finish(SkillResult(skill, False, f"released, but cannot see '{held}' any more: {exc}", data),
+                          snap=f"after {skill} '{label}'")
+        o = xyz(ogeo.centroid)
+        ext = xyz(geo.obb_extent)
+        half = max(0.02, 0.5 * min(ext[0], ext[1]))
+        dxy = math.hypot(o[0] - c[0], o[1] - c[1])
+        data["dxy"] = dxy
+        if inside:
+            ok = dxy <= half and float(ogeo.bottom_height) >= float(geo.bottom_height) - 0.02 and o[2] <= top + 0.05
+            why = f"'{held}' is {dxy:.3f} m from the centre of '{label}' (radius {half:.3f}) at z={o[2]:.3f}"
+        else:
+            ok = dxy <= half + 0.02 and float(ogeo.bottom_height) >= top - 0.03
+            why = f"'{held}' is {dxy:.3f} m off '{label}' or below its top (z={ogeo.bottom_height:.3f} < {top:.3f})"
+        return finish(SkillResult(skill, ok, "" if ok else why + "; grasp it again and retry", data),
+                      snap=f"after {skill} '{label}'")
+
+    def place_on(target: str) -> SkillResult:
+        """Put the held object on top of ``target`` (e.g. "plate"), release it and check it rests there.
+
+        Prints ``[place_on] ok target=... dxy=...`` or ``[place_on] FAIL ... reason="..."``.
+        """
+        return _place("place_on", target, inside=False)
+
+    def place_in(container: str) -> SkillResult:
+        """Put the held object into ``container`` (e.g. "bowl"): move above it, lower, release, and check that the
+        object ended inside the container's footprint. Prints ``[place_in] ok ...`` or ``[place_in] FAIL ...``.
+        """
+        return _place("place_in", container, inside=True)
+
+    def release() -> SkillResult:
+        """Open the gripper, retreat upwards and check nothing is held. Prints ``[release] ok`` or ``FAIL``."""
+        r = open_gripper()
+        retreat(0.08)
+        state["held"] = None
+        holding = bool(getattr(robot_state(), "gripper_holding", False))
+        ok = bool(r) and not holding
+        return finish(SkillResult("release", ok, "" if ok else f"gripper still holding or failed: "
+                                  f"{getattr(r, 'error_msg', '')}", {"holding": holding}))
+
+    # -- open_articulated ----------------------------------------------------------------------------------------------
+    def open_articulated(handle: str, angle: float = 75.0, door: str = "door", hinge: Any = None,
+                         axis: Any = None, steps: int = 12) -> SkillResult:
+        """Open a hinged door/lid by its handle: grasp the handle, estimate the hinge (keypoints named 'hinge*',
+        else the door's far edge from get_object_geometry(door)), follow an arc about it with follow_cartesian_path
+        and check that the handle moved. angle in degrees; hinge=[x, y, z] and axis=[x, y, z] override the estimate.
+        Prints ``[open_articulated] ok angle=... fraction=... moved=...`` or ``FAIL``.
+        """
+        label = check_label("handle", handle)
+        try:
+            ang = math.radians(float(angle))
+        except (TypeError, ValueError):
+            raise _SkillAbort(f"angle must be degrees as a number, got {angle!r}") from None
+        if not 0.0 < ang <= math.pi:
+            raise _SkillAbort(f"angle must be in (0, 180] degrees, got {angle!r}")
+        if not isinstance(steps, int) or steps < 2:
+            raise _SkillAbort(f"steps must be an integer >= 2, got {steps!r}")
+        hgeo, hkps = geometry(label)
+        h0 = xyz(hgeo.centroid)
+        # hinge estimate
+        if hinge is not None:
+            p = xyz(hinge)
+            k = _unit(xyz(axis)) if axis is not None else [0.0, 0.0, 1.0]
+            source = "given"
+        else:
+            kp = {str(getattr(k_, "name", "")): k_ for k_ in hkps}
+            tops = [kp[n] for n in kp if n.startswith("hinge")]
+            if len(tops) >= 2:
+                a_, b_ = xyz(tops[0].position), xyz(tops[1].position)
+                p, k = a_, _unit(_sub(b_, a_))
+                if k[2] < 0:
+                    k = _scale(k, -1.0)
+                source = "keypoints"
+            elif len(tops) == 1:
+                p, k, source = xyz(tops[0].position), [0.0, 0.0, 1.0], "keypoint"
+            else:
+                dgeo, _ = geometry(door)
+                dc = xyz(dgeo.centroid)
+                ext = xyz(dgeo.obb_extent)
+                axes = [xyz(a) for a in dgeo.principal_axes]
+                # widest horizontal axis of the door box is its width direction
+                horiz = [(abs(ext[i]) * math.hypot(axes[i][0], axes[i][1]), i) for i in range(3)]
+                _, i = max(horiz)
+                w = _unit([axes[i][0], axes[i][1], 0.0])
+                s = 1.0 if _dot(_sub(h0, dc), w) > 0 else -1.0
+                p = _sub(dc, _scale(w, s * 0.5 * ext[i]))
+                k = [0.0, 0.0, 1.0]
+                source = "door box"
+        g = grasp(label, approach="any", lift=0.0)
+        if not g:
+            return finish(SkillResult("open_articulated", False, f"could not grasp the handle: {g.reason}",
+                                      {"handle": label}))
+        start = ee_pose()
+        r0 = _sub(start[:3], p)
+        r0 = _sub(r0, _scale(k, _dot(r0, k)))  # radius vector, perpendicular to the axis
+        if _norm(r0) < 0.03:
+            release()
+            raise _SkillAbort(f"hinge estimate ({source}) is too close to the handle; pass hinge=[x, y, z]")
+        along = _scale(k, _dot(_sub(start[:3], p), k))
+        # pull direction: the rotation sign that brings the handle towards the robot (smaller distance to base)
+        probe = [_add(_add(p, along), rotate(r0, k, sgn * 0.2)) for sgn in (1.0, -1.0)]
+        sgn = 1.0 if _norm(probe[0][:2] + [0.0]) < _norm(probe[1][:2] + [0.0]) else -1.0
+        waypoints = []
+        for j in range(1, steps + 1):
+            a = sgn * ang * j / steps
+            pos = _add(_add(p, along), rotate(r0, k, a))
+            q = quat_mul(axis_angle_quat(k, a), start[3:])
+            waypoints.append(pos + q)
+        res = tool("follow_cartesian_path")(waypoints=waypoints, min_fraction=0.2, velocity_scaling=0.2)
+        fraction = float(getattr(res, "fraction", 0.0) or 0.0)
+        open_gripper()
+        state["held"] = None
+        end = ee_pose()
+        back = _sub(end[:3], _scale(quat_rotate(end[3:], [0.0, 0.0, 1.0]), 0.08))  # back off along -approach
+        move(back + end[3:], mode="cartesian")
+        moved = _norm(_sub(end[:3], start[:3]))
+        try:
+            hgeo2, _ = geometry(label)
+            moved = _norm(_sub(xyz(hgeo2.centroid), h0))
+        except _SkillAbort:
+            print("[harness] handle not visible after opening; using the gripper motion instead")
+        expected = 2.0 * _norm(r0) * math.sin(fraction * ang / 2.0)
+        achieved = math.degrees(2.0 * math.asin(min(1.0, moved / (2.0 * _norm(r0)))))
+        ok = bool(res) and moved > max(0.03, 0.5 * expected)
+        data = {"handle": label, "hinge": source, "fraction": fraction, "moved": moved, "angle": achieved}
+        reason = "" if ok else (f"the handle moved {moved:.3f} m (expected {expected:.3f}); "
+                                f"{getattr(res, 'error_msg', '') or 'the door may be locked or the hinge wrong'}")
+        return finish(SkillResult("open_articulated", ok, reason, data), snap=f"after opening with '{label}'")
+
+    # -- mobile: look_for / go_to --------------------------------------------------------------------------------------
+    def look_for(target: str, turns: int = 0, waypoints: Any = None, min_confidence: float = 0.3) -> SkillResult:
+        """Search for an object: check the semantic map and the cameras, turning the base in steps (45 deg by
+        default, ``turns`` steps = a full circle when 0) and optionally driving to ``waypoints`` ([[x, y], ...], odom
+        frame) to look again. Prints ``[look_for] ok label=... position=[x,y,z] source=...`` or ``FAIL``.
+        """
+        label = check_label("target", target)
+        if waypoints is not None and not all(isinstance(w, list | tuple) and len(w) >= 2 for w in waypoints):
+            raise _SkillAbort(f"waypoints must be a list of [x, y] points, got {waypoints!r}")
+        n_turns = int(turns) if turns else int(round(360.0 / cfg.search_step_deg))
+
+        def seen() -> SkillResult | None:
+            det, name = detect(label)
+            if det is not None and getattr(det, "has_center_3d", True):
+                return SkillResult("look_for", True, "", {"label": name, "position": xyz(det.center_3d),
+                                                          "frame": "base", "source": "camera"})
+            qm = ns.get("query_semantic_map")
+            if qm is not None:
+                for name in label_variants(label):
+                    r = qm(label=name, min_confidence=min_confidence)
+                    objs = list(getattr(r, "objects", []) or []) if r else []
+                    if objs:
+                        return SkillResult("look_for", True, "", {"label": name, "position": xyz(objs[0].pose),
+                                                                  "frame": "odom", "source": "semantic_map"})
+            return None
+
+        found = seen()
+        if found:
+            return finish(found, snap=f"found '{label}'")
+        if not cfg.has_base:
+            return finish(SkillResult("look_for", False, f"'{label}' is not visible and this robot cannot move its "
+                                      "base; check the name or the scene", {"label": label}))
+        stops = [None] + list(waypoints or [])
+        for stop in stops:
+            if stop is not None:
+                r = tool("move_base")(target=[float(stop[0]), float(stop[1]), 0.0], avoid_obstacles=True)
+                if not r:
+                    print(f"[harness] cannot drive to {list(stop)}: {r.error_msg}")
+                    continue
+            for _ in range(n_turns):
+                bp = pose7(robot_state().base_pose)
+                yaw = quat_yaw(bp[3:]) + math.radians(cfg.search_step_deg)
+                r = tool("move_base")(target=[bp[0], bp[1], 0.0] + yaw_quat(yaw), avoid_obstacles=True)
+                if not r:
+                    print(f"[harness] turning failed: {r.error_msg}")
+                found = seen()
+                if found:
+                    return finish(found, snap=f"found '{label}'")
+        return finish(SkillResult("look_for", False, f"'{label}' not found after turning around"
+                                  f"{' and visiting the waypoints' if waypoints else ''}; give waypoints to explore",
+                                  {"label": label}), snap=f"searching '{label}'")
+
+    def go_to(target: Any, distance: float = -1.0) -> SkillResult:
+        """Go to an object or a pose. Mobile robot: drive the base to ``distance`` m (default 0.6) in front of the
+        object (found with look_for) or to a pose [x, y, (z), ...] in the odom frame. Fixed arm: hover the gripper
+        above the object or move it to the pose. Prints ``[go_to] ok target=... position=[...]`` or ``FAIL``.
+        """
+        if isinstance(target, str):
+            label = check_label("target", target)
+            if cfg.has_base:
+                found = look_for(label)
+                if not found:
+                    return finish(SkillResult("go_to", False, f"cannot find '{label}'", {"target": label}))
+                obj = found.position
+                bp = pose7(robot_state().base_pose)
+                if found.source == "camera":  # base frame -> odom frame
+                    yaw0 = quat_yaw(bp[3:])
+                    c, s = math.cos(yaw0), math.sin(yaw0)
+                    obj = [bp[0] + c * obj[0] - s * obj[1], bp[1] + s * obj[0] + c * obj[1], obj[2]]
+                d = cfg.approach_distance if distance is None or distance < 0 else float(distance)
+                heading = math.atan2(obj[1] - bp[1], obj[0] - bp[0])
+                goal = [obj[0] - d * math.cos(heading), obj[1] - d * math.sin(heading), 0.0] + yaw_quat(heading)
+                r = tool("move_base")(target=goal, avoid_obstacles=True)
+                ok = bool(r)
+                return finish(SkillResult("go_to", ok, "" if ok else f"move_base failed: {r.error_msg}",
+                                          {"target": label, "position": goal[:3]}), snap=f"arrived at '{label}'")
+            geo, _ = geometry(label)
+            c = xyz(geo.centroid)
+            goal = [c[0], c[1], float(geo.top_height) + cfg.hover_height] + ee_pose()[3:]
+            r = move(goal, mode="planned", avoid_collisions=True)
+            ok = bool(r)
+            return finish(SkillResult("go_to", ok, "" if ok else f"move_to_pose failed: {r.error_msg}",
+                                      {"target": label, "position": goal[:3]}))
+        if not isinstance(target, list | tuple | dict):
+            raise _SkillAbort(f"target must be an object name or a pose [x, y, z, ...], got {target!r}")
+        if isinstance(target, list | tuple) and len(target) not in (2, 3, 7):
+            raise _SkillAbort(f"a pose needs 2 (x, y), 3 or 7 numbers, got {len(target)}")
+        goal = list(target) if not isinstance(target, dict) else pose7(target)
+        if cfg.has_base:
+            goal = goal + [0.0] if len(goal) == 2 else goal
+            r = tool("move_base")(target=[float(v) for v in goal], avoid_obstacles=True)
+        else:
+            r = move([float(v) for v in goal], mode="planned", avoid_collisions=True)
+        ok = bool(r)
+        return finish(SkillResult("go_to", ok, "" if ok else f"motion failed: {r.error_msg}",
+                                  {"target": "pose", "position": [float(v) for v in goal[:3]]}))
+
+    # -- wipe ----------------------------------------------------------------------------------------------------------
+    def wipe(region: str, tool_name: str = "", passes: int = 3, press: float = 0.005) -> SkillResult:
+        """Wipe the area of ``region`` (e.g. "whiteboard marks") in zig-zag passes, holding ``tool_name`` (e.g.
+        "eraser", grasped first unless already held). press: metres pushed below the surface. Checks how many
+        detections of ``region`` remain. Prints ``[wipe] ok region=... passes=N fraction=... remaining=K`` or FAIL.
+        """
+        label = check_label("region", region)
+        if not isinstance(passes, int) or not 1 <= passes <= 20:
+            raise _SkillAbort(f"passes must be an integer in 1..20, got {passes!r}")
+        if tool_name:
+            if state.get("held") != tool_name:
+                g = grasp(tool_name)
+                if not g:
+                    return finish(SkillResult("wipe", False, f"could not grasp the wiping tool: {g.reason}",
+                                              {"region": label}))
+        det_before = tool("detect_objects")(labels=[label])
+        n_before = len(list(getattr(det_before, "detections", []) or [])) if det_before else 0
+        geo, _ = geometry(label)
+        c = xyz(geo.centroid)
+        ext = xyz(geo.obb_extent)
+        axes = [xyz(a) for a in geo.principal_axes]
+        long_i = 0 if ext[0] >= ext[1] else 1
+        u = _unit([axes[long_i][0], axes[long_i][1], 0.0])
+        v = [-u[1], u[0], 0.0]
+        half_u, half_v = 0.5 * ext[long_i] + 0.02, 0.5 * ext[1 - long_i]
+        offset = state.get("held_offset")
+        offset = cfg.default_held_offset if offset is None else float(offset)
+        z = float(geo.top_height) + offset - press
+        q = ee_pose()[3:]
+        rows = max(2, passes)
+        waypoints = []
+        for r_i in range(rows):
+            t = -half_v + 2.0 * half_v * r_i / (rows - 1)
+            ends = [-half_u, half_u] if r_i % 2 == 0 else [half_u, -half_u]
+            for e in ends:
+                waypoints.append(_add(_add(c[:2] + [z], _scale(u, e)), _scale(v, t)) + q)
+        above = waypoints[0][:2] + [z + 0.08] + q
+        r = move(above, mode="planned", avoid_collisions=False)
+        if not r:
+            raise _SkillAbort(f"cannot reach above '{label}': {r.error_msg}")
+        res = tool("follow_cartesian_path")(waypoints=waypoints, min_fraction=0.3, velocity_scaling=0.2)
+        fraction = float(getattr(res, "fraction", 0.0) or 0.0)
+        retreat(0.08)
+        det_after = tool("detect_objects")(labels=[label], annotate=True)
+        show(getattr(det_after, "annotated_image", None), f"'{label}' after wiping")
+        n_after = len(list(getattr(det_after, "detections", []) or [])) if det_after else 0
+        ok = bool(res) and fraction >= 0.3
+        data = {"region": label, "passes": rows, "fraction": fraction, "before": n_before, "remaining": n_after}
+        return finish(SkillResult("wipe", ok, "" if ok else f"wiping path failed: {getattr(res, 'error_msg', '')}",
+                                  data), snap=f"after wiping '{label}'")
+
+    skills = {
+        "grasp": guarded("grasp", grasp),
+        "place_on": guarded("place_on", place_on),
+        "place_in": guarded("place_in", place_in),
+        "release": guarded("release", release),
+        "open_articulated": guarded("open_articulated", open_articulated),
+        "look_for": guarded("look_for", look_for),
+        "wipe": guarded("wipe", wipe),
+        "go_to": guarded("go_to", go_to),
+    }
+    ns.update(skills)
+    ns.setdefault("SkillResult", SkillResult)
+    return list(skills)
+
+
+class _SkillAbort(Exception):
+    """Internal: stop the skill with a clear reason (turned into a FAIL outcome, never raised to the caller)."""
+
+
+def describe() -> str:
+    """Markdown docs of the skills for the prompt (signatures + docstrings); importable outside the sandbox."""
+    ns: dict[str, Any] = {}
+    install(ns, {})
+    out = ["## Harness skills (robust composite calls; prefer them over raw tool chains)",
+           "Each prints one outcome line `[skill] ok ...` or `[skill] FAIL ... reason=\"...\"` and returns a result",
+           "that is truthy on success (`.ok`, `.reason`, and the printed fields as attributes).", ""]
+    import inspect  # only outside the sandbox (not on its allow-list)
+
+    for name in SKILL_NAMES:
+        fn = ns[name]
+        inner = fn.__wrapped__ if hasattr(fn, "__wrapped__") else fn
+        sig = _SIGNATURES.get(name) or str(inspect.signature(inner))
+        out.append(f"### {name}{sig}")
+        out.append(inspect.cleandoc(fn.__doc__ or ""))
+        out.append("")
+    return "\n".join(out)
+
+
+_SIGNATURES = {
+    "grasp": "(target: str, part: str = '', approach: str = 'auto', attempts: int = 0, lift: float = -1.0)",
+    "place_on": "(target: str)",
+    "place_in": "(container: str)",
+    "release": "()",
+    "open_articulated": "(handle: str, angle: float = 75.0, door: str = 'door', hinge=None, axis=None, steps: int = 12)",
+    "look_for": "(target: str, turns: int = 0, waypoints=None, min_confidence: float = 0.3)",
+    "go_to": "(target: str | list, distance: float = -1.0)",
+    "wipe": "(region: str, tool_name: str = '', passes: int = 3, press: float = 0.005)",
+}

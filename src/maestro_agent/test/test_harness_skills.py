@@ -1,0 +1,214 @@
+"""Harness skills against fake tool stubs in a plain dict namespace."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from maestro_agent.harness import skills as skills_mod
+from maestro_agent.harness.skills import SKILL_NAMES, install, maybe_install, parse_outcome_line, parse_outcomes
+
+_spec = importlib.util.spec_from_file_location("fake_tools", Path(__file__).with_name("fake_tools.py"))
+fake_tools = importlib.util.module_from_spec(_spec)
+sys.modules["fake_tools"] = fake_tools
+_spec.loader.exec_module(fake_tools)
+
+FRANKA = {"embodiment": "franka", "base": None, "main_camera": "front", "cameras": {"front": {}, "wrist": {}},
+          "gripper": {"max_width": 0.08}}
+MOBILE = {"embodiment": "go2w_piper", "base": {"max_linear": 0.8}, "main_camera": "head",
+          "cameras": {"head": {}, "wrist": {}}, "gripper": {"max_width": 0.07}}
+
+
+def setup(world=None, profile=FRANKA):
+    world = world or fake_tools.tabletop()
+    ns = world.namespace()
+    names = install(ns, profile)
+    return world, ns, names
+
+
+def test_install_adds_every_skill_and_atomic_only_adds_none() -> None:
+    _, ns, names = setup()
+    assert names == list(SKILL_NAMES)
+    assert all(callable(ns[n]) for n in names)
+    ns2 = fake_tools.tabletop().namespace()
+    assert maybe_install(ns2, FRANKA, harness=False) == []
+    assert "grasp" not in ns2
+
+
+def test_grasp_first_try(capsys: pytest.CaptureFixture[str]) -> None:
+    world, ns, _ = setup()
+    r = ns["grasp"]("tennis ball")
+    assert r and r.held is True and r.attempts == 1
+    assert world.held == "ball" and world.objects["ball"].pos[2] > 0.1  # lifted
+    out = parse_outcomes(capsys.readouterr().out)
+    assert out[-1]["skill"] == "grasp" and out[-1]["ok"] and out[-1]["label"] in ("tennis ball", "tennis_ball")
+    assert any("grasp candidates" in c for c in world.observed)  # annotated grasp image shown
+    assert any("grasped" in c for c in world.observed)          # verification snapshot shown
+
+
+def test_grasp_retries_next_candidate_when_not_holding(capsys: pytest.CaptureFixture[str]) -> None:
+    world = fake_tools.tabletop()
+    world.failing_candidates = {0}
+    world, ns, _ = setup(world)
+    r = ns["grasp"]("tennis_ball")
+    assert r, r.reason
+    assert r.attempts == 2
+    closes = [kw for name, kw in world.calls if name == "gripper" and kw.get("command") == "close"]
+    assert len(closes) == 2
+    assert world.names().count("detect_objects") >= 2  # re-detected after the failed close
+    text = capsys.readouterr().out
+    assert "closed but not holding" in text
+    assert parse_outcomes(text)[-1] == {**parse_outcomes(text)[-1], "skill": "grasp", "ok": True, "attempts": 2}
+
+
+def test_grasp_gives_up_with_reason_when_all_fail() -> None:
+    world = fake_tools.tabletop()
+    world.failing_candidates = {0, 1, 2}
+    _, ns, _ = setup(world)
+    r = ns["grasp"]("tennis ball", attempts=3)
+    assert not r and r.attempts == 3 and "not holding" in r.reason
+    assert world.held is None
+
+
+def test_grasp_unreachable_reports_ik_error() -> None:
+    world = fake_tools.tabletop()
+    world.unreachable = True
+    _, ns, _ = setup(world)
+    r = ns["grasp"]("tennis ball")
+    assert not r and "no IK solution" in r.reason
+
+
+def test_place_in_checks_object_ended_in_container(capsys: pytest.CaptureFixture[str]) -> None:
+    world, ns, _ = setup()
+    assert ns["grasp"]("tennis ball")
+    r = ns["place_in"]("bowl")
+    assert r, r.reason
+    ball, bowl = world.objects["ball"], world.objects["bowl"]
+    assert abs(ball.pos[0] - bowl.pos[0]) < 0.05 and ball.bottom < bowl.top
+    assert world.held is None
+    assert parse_outcomes(capsys.readouterr().out)[-1]["skill"] == "place_in"
+
+
+def test_place_in_fails_when_object_lands_outside() -> None:
+    world = fake_tools.tabletop()
+    world.drop_offset = [0.0, 0.2]  # the ball rolls away when released
+    _, ns, _ = setup(world)
+    assert ns["grasp"]("tennis ball")
+    r = ns["place_in"]("bowl")
+    assert not r and "from the centre of 'bowl'" in r.reason and r.dxy > 0.09
+
+
+def test_place_on_checks_resting_on_top() -> None:
+    world = fake_tools.tabletop()
+    world.objects["box"] = fake_tools.Obj("box", [0.6, -0.2, 0.05], [0.1, 0.1, 0.1])
+    _, ns, _ = setup(world)
+    assert ns["grasp"]("tennis ball")
+    r = ns["place_on"]("box")
+    assert r, r.reason
+    assert world.objects["ball"].bottom == pytest.approx(0.1, abs=1e-6)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda ns: ns["grasp"](""), "non-empty object name"),
+    (lambda ns: ns["grasp"](42), "non-empty object name"),
+    (lambda ns: ns["grasp"]("ball", approach="sideways"), "approach must be one of"),
+    (lambda ns: ns["grasp"]("unicorn"), "cannot see 'unicorn'"),
+    (lambda ns: ns["place_in"]("bowl"), "not holding anything"),
+    (lambda ns: ns["place_on"](None), "non-empty object name"),
+    (lambda ns: ns["open_articulated"]("handle", angle="wide"), "angle must be degrees"),
+    (lambda ns: ns["open_articulated"]("handle", angle=400), "angle must be in"),
+    (lambda ns: ns["look_for"]("unicorn"), "cannot move its base"),
+    (lambda ns: ns["go_to"](3.5), "target must be an object name or a pose"),
+    (lambda ns: ns["go_to"]([1.0]), "a pose needs"),
+    (lambda ns: ns["wipe"]("board", passes=0), "passes must be"),
+])
+def test_bad_inputs_give_clear_messages(call, message, capsys: pytest.CaptureFixture[str]) -> None:
+    _, ns, _ = setup()
+    r = call(ns)
+    assert not r and message in r.reason
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    parsed = parse_outcome_line(line)
+    assert parsed is not None and parsed["ok"] is False and message.split("'")[0] in parsed["reason"]
+
+
+def test_missing_tool_is_reported() -> None:
+    world = fake_tools.tabletop()
+    ns = world.namespace()
+    del ns["plan_grasps"]
+    install(ns, FRANKA)
+    r = ns["grasp"]("tennis ball")
+    assert not r and "plan_grasps() is not available" in r.reason
+
+
+def test_open_articulated_follows_arc_about_hinge_keypoints() -> None:
+    world = fake_tools.FakeWorld(objects={
+        "handle": fake_tools.Obj("door_handle", [0.6, 0.0, 0.3], [0.02, 0.02, 0.1], fixed=True,
+                                 keypoints={"hinge_bottom": [0.6, 0.3, 0.1], "hinge_top": [0.6, 0.3, 0.5]}),
+    })
+    _, ns, _ = setup(world)
+    r = ns["open_articulated"]("door handle", angle=60)
+    assert r, r.reason
+    paths = [kw for name, kw in world.calls if name == "follow_cartesian_path"]
+    assert len(paths) == 1
+    wps = paths[0]["waypoints"]
+    hinge = [0.6, 0.3]
+    radii = [((w[0] - hinge[0]) ** 2 + (w[1] - hinge[1]) ** 2) ** 0.5 for w in wps]
+    assert max(radii) - min(radii) < 1e-6 and radii[0] == pytest.approx(0.3, abs=1e-6)  # arc about the hinge
+    assert wps[-1][0] < 0.6  # pulled towards the robot
+    assert r.hinge == "keypoints" and r.angle == pytest.approx(60, abs=1)
+
+
+def test_look_for_turns_mobile_base_until_seen() -> None:
+    world = fake_tools.FakeWorld(objects={})
+    seen_after = {"n": 0}
+    orig = world.detect_objects
+
+    def detect_after_turns(**kw):
+        seen_after["n"] += 1
+        if len([c for c in world.calls if c[0] == "move_base"]) >= 2:
+            world.objects["ball"] = fake_tools.Obj("orange_ball", [1.0, 1.0, 0.1], [0.1, 0.1, 0.1])
+        return orig(**kw)
+
+    world.detect_objects = detect_after_turns
+    ns = world.namespace()
+    install(ns, MOBILE)
+    r = ns["look_for"]("orange ball")
+    assert r and r.source == "camera"
+    assert [c for c in world.calls if c[0] == "move_base"][:2]
+
+
+def test_wipe_grasps_tool_and_sweeps_region() -> None:
+    world = fake_tools.tabletop()
+    world.objects["eraser"] = fake_tools.Obj("eraser", [0.4, -0.2, 0.02], [0.05, 0.1, 0.04])
+    world.objects["marks"] = fake_tools.Obj("marks", [0.6, 0.1, 0.001], [0.2, 0.1, 0.002])
+    _, ns, _ = setup(world)
+    r = ns["wipe"]("marks", tool_name="eraser", passes=3)
+    assert r, r.reason
+    assert r.fraction == 1.0 and world.held == "eraser"
+
+
+def test_outcome_line_round_trip() -> None:
+    res = skills_mod.SkillResult("grasp", False, 'it "slipped"', {"label": "tennis ball", "attempts": 2, "dxy": 0.5})
+    parsed = parse_outcome_line(res.line())
+    assert parsed == {"skill": "grasp", "ok": False, "label": "tennis ball", "attempts": 2, "dxy": 0.5,
+                      "reason": "it 'slipped'"}
+    assert parse_outcome_line("hello") is None
+
+
+def test_describe_lists_every_skill() -> None:
+    doc = skills_mod.describe()
+    for name in SKILL_NAMES:
+        assert f"### {name}(" in doc
+
+
+def test_skills_only_import_allowed_modules() -> None:
+    import ast
+
+    allowed = {"math", "numpy", "time", "json", "re", "dataclasses", "typing", "itertools", "collections", "functools"}
+    tree = ast.parse(Path(skills_mod.__file__).read_text())
+    top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+    mods = {a.name.split(".")[0] for n in top if isinstance(n, ast.Import) for a in n.names}
+    mods |= {n.module.split(".")[0] for n in top if isinstance(n, ast.ImportFrom)}
+    assert mods <= allowed, mods - allowed

@@ -1,0 +1,1 @@
+"""Ground-truth oracle policies (test-only) that solve the tasks with joint-space control."""

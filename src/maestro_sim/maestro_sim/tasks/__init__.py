@@ -1,0 +1,1 @@
+"""Simulated task suite: task API (base), registry, tabletop and mobile tasks."""

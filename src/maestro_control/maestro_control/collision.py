@@ -1,0 +1,289 @@
+"""Robot-vs-scene collision checking: capsules/boxes from the URDF against a voxelised point cloud (KD-tree).
+
+No ROS in here. The URDF's ``<cylinder>`` collision elements are read as capsules (segment along the cylinder axis,
+hemispherical caps), ``<box>`` elements as boxes, ``<sphere>`` elements as zero-length capsules. All geometry is in
+the arm base frame. An object held in the gripper can be attached as a sphere in the TCP frame; it then moves with
+the arm and its own points are removed from the scene cloud.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+from scipy.spatial.transform import Rotation
+
+from maestro_control.kinematics import ArmKinematics
+
+
+@dataclass
+class Capsule:
+    """A capsule in a link frame: segment ``p0``-``p1`` and ``radius``."""
+
+    link: str
+    p0: np.ndarray
+    p1: np.ndarray
+    radius: float
+
+
+@dataclass
+class Box:
+    """A box in a link frame: pose ``tf`` (4x4) of its centre and ``half`` extents."""
+
+    link: str
+    tf: np.ndarray
+    half: np.ndarray
+
+
+def _origin(el: ET.Element | None) -> np.ndarray:
+    t = np.eye(4)
+    if el is None:
+        return t
+    t[:3, 3] = [float(v) for v in el.get("xyz", "0 0 0").split()]
+    t[:3, :3] = Rotation.from_euler("xyz", [float(v) for v in el.get("rpy", "0 0 0").split()]).as_matrix()
+    return t
+
+
+def parse_collision_primitives(urdf_path: str) -> tuple[list[Capsule], list[Box]]:
+    """Read the capsule (cylinder/sphere) and box collision elements of every link of a URDF."""
+    root = ET.parse(urdf_path).getroot()
+    caps: list[Capsule] = []
+    boxes: list[Box] = []
+    for link in root.findall("link"):
+        name = link.get("name", "")
+        for col in link.findall("collision"):
+            t = _origin(col.find("origin"))
+            geom = col.find("geometry")
+            if geom is None:
+                continue
+            cyl, sph, box = geom.find("cylinder"), geom.find("sphere"), geom.find("box")
+            if cyl is not None:
+                half = float(cyl.get("length", "0")) / 2
+                p0 = t[:3, :3] @ np.array([0, 0, -half]) + t[:3, 3]
+                p1 = t[:3, :3] @ np.array([0, 0, half]) + t[:3, 3]
+                caps.append(Capsule(name, p0, p1, float(cyl.get("radius", "0"))))
+            elif sph is not None:
+                caps.append(Capsule(name, t[:3, 3].copy(), t[:3, 3].copy(), float(sph.get("radius", "0"))))
+            elif box is not None:
+                size = np.array([float(v) for v in box.get("size", "0 0 0").split()])
+                boxes.append(Box(name, t, size / 2))
+    return caps, boxes
+
+
+def segment_point_distances(a: np.ndarray, b: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Distances from points (N, 3) to the segment a-b."""
+    ab = b - a
+    denom = float(ab @ ab)
+    if denom < 1e-12:
+        return np.linalg.norm(pts - a, axis=1)
+    t = np.clip((pts - a) @ ab / denom, 0.0, 1.0)
+    return np.linalg.norm(pts - (a + t[:, None] * ab), axis=1)
+
+
+def segment_segment_distance(p1: np.ndarray, q1: np.ndarray, p2: np.ndarray, q2: np.ndarray) -> float:
+    """Shortest distance between segments p1-q1 and p2-q2 (Ericson, Real-Time Collision Detection 5.1.9)."""
+    d1, d2, r = q1 - p1, q2 - p2, p1 - p2
+    a, e, f = float(d1 @ d1), float(d2 @ d2), float(d2 @ r)
+    eps = 1e-12
+    if a <= eps and e <= eps:
+        return float(np.linalg.norm(r))
+    if a <= eps:
+        s, t = 0.0, float(np.clip(f / e, 0, 1))
+    else:
+        c = float(d1 @ r)
+        if e <= eps:
+            t, s = 0.0, float(np.clip(-c / a, 0, 1))
+        else:
+            b = float(d1 @ d2)
+            den = a * e - b * b
+            s = float(np.clip((b * f - c * e) / den, 0, 1)) if den > eps else 0.0
+            t = (b * s + f) / e
+            if t < 0:
+                t, s = 0.0, float(np.clip(-c / a, 0, 1))
+            elif t > 1:
+                t, s = 1.0, float(np.clip((b - c) / a, 0, 1))
+    return float(np.linalg.norm((p1 + d1 * s) - (p2 + d2 * t)))
+
+
+def voxel_downsample(points: np.ndarray, voxel: float) -> np.ndarray:
+    """One point (the centroid) per occupied voxel of edge ``voxel`` metres; drops NaN/inf points."""
+    pts = np.asarray(points, dtype=float).reshape(-1, 3)
+    pts = pts[np.all(np.isfinite(pts), axis=1)]
+    if len(pts) == 0 or voxel <= 0:
+        return pts
+    keys = np.floor(pts / voxel).astype(np.int64)
+    _, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.reshape(-1)
+    sums = np.zeros((len(counts), 3))
+    np.add.at(sums, inverse, pts)
+    return sums / counts[:, None]
+
+
+def primitives_to_spheres(caps: list[Capsule], boxes: list[Box]) -> list[tuple[str, np.ndarray, float]]:
+    """Approximate capsules and boxes by spheres (link, centre in the link frame, radius).
+
+    Capsules: spheres of the capsule radius every radius/2 along the segment (surface error < 4% of the radius).
+    Boxes: spheres of radius = the smallest half extent on a grid over the two larger axes (they cover the box).
+    """
+    out: list[tuple[str, np.ndarray, float]] = []
+    for c in caps:
+        length = float(np.linalg.norm(c.p1 - c.p0))
+        n = max(1, int(np.ceil(length / max(c.radius / 2, 1e-3))))
+        for a in np.linspace(0.0, 1.0, n + 1):
+            out.append((c.link, c.p0 + a * (c.p1 - c.p0), c.radius))
+    for b in boxes:
+        order = np.argsort(b.half)
+        r = float(b.half[order[0]])
+        axes = []
+        for ax in order[1:]:
+            n = max(1, int(np.ceil((b.half[ax] - r) / max(r, 1e-3))))
+            axes.append((ax, np.linspace(-(b.half[ax] - r), b.half[ax] - r, n + 1)))
+        for u in axes[0][1]:
+            for v in axes[1][1]:
+                local = np.zeros(3)
+                local[axes[0][0]] = u
+                local[axes[1][0]] = v
+                rad = float(np.sqrt(r * r + (axes[0][1][1] - axes[0][1][0] if len(axes[0][1]) > 1 else 0) ** 2 / 4
+                                    + (axes[1][1][1] - axes[1][1][0] if len(axes[1][1]) > 1 else 0) ** 2 / 4))
+                out.append((b.link, b.tf[:3, :3] @ local + b.tf[:3, 3], min(rad, float(np.linalg.norm(b.half)))))
+    return out
+
+
+class CollisionChecker:
+    """Checks arm configurations against a scene cloud, self-collision and an attached object.
+
+    Every collision primitive is approximated by spheres (:func:`primitives_to_spheres`), so that one vectorised
+    KD-tree query answers the scene check and one distance matrix the self check.
+    """
+
+    def __init__(
+        self,
+        kin: ArmKinematics,
+        urdf_path: str,
+        voxel: float = 0.01,
+        margin: float = 0.01,
+        ignore_links: tuple[str, ...] = (),
+        self_collision_min_gap: int = 3,
+    ) -> None:
+        self.kin = kin
+        caps, boxes = parse_collision_primitives(urdf_path)
+        frames = {kin.model.frames[i].name for i in range(len(kin.model.frames))}
+        self.capsules = [c for c in caps if c.link in frames]
+        self.boxes = [b for b in boxes if b.link in frames]
+        self.links = sorted({c.link for c in self.capsules} | {b.link for b in self.boxes})
+        self.voxel = voxel
+        self.margin = margin
+        self.ignore_links = set(ignore_links)
+        spheres = primitives_to_spheres(self.capsules, self.boxes)
+        link_idx = {name: i for i, name in enumerate(self.links)}
+        self._s_link = np.array([link_idx[s[0]] for s in spheres], dtype=int)
+        self._s_centre = np.array([s[1] for s in spheres])
+        self._s_radius = np.array([s[2] for s in spheres])
+        self._s_scene = np.array([s[0] not in self.ignore_links for s in spheres])
+        depth = {kin.model.frames[i].name: int(kin.model.frames[i].parentJoint) for i in range(len(kin.model.frames))}
+        d = np.array([depth[s[0]] for s in spheres])
+        self._self_mask = np.triu(np.abs(d[:, None] - d[None, :]) >= self_collision_min_gap, k=1)
+        self._self_rsum = self._s_radius[:, None] + self._s_radius[None, :]
+        self.points = np.zeros((0, 3))
+        self.tree: cKDTree | None = None
+        self.attached: tuple[np.ndarray, float] | None = None  # (centre in TCP frame, radius)
+
+    @property
+    def num_spheres(self) -> int:
+        """Number of spheres that approximate the robot."""
+        return len(self._s_radius)
+
+    # -- scene ----------------------------------------------------------------------------------------------------
+    def set_scene(self, points: np.ndarray, q_robot: np.ndarray | None = None, self_filter_pad: float = 0.03) -> int:
+        """Replace the scene cloud (arm base frame); points on the robot at ``q_robot`` are removed. Returns N."""
+        pts = voxel_downsample(points, self.voxel)
+        if q_robot is not None and len(pts):
+            pts = pts[self._clearance_mask(np.asarray(q_robot, float), pts, pad=self_filter_pad)]
+        self.points = pts
+        self.tree = cKDTree(pts) if len(pts) else None
+        return len(pts)
+
+    def clear_scene(self) -> None:
+        """Forget the scene cloud."""
+        self.points = np.zeros((0, 3))
+        self.tree = None
+
+    def attach_sphere(self, centre_in_tcp: np.ndarray, radius: float, q_robot: np.ndarray) -> None:
+        """Attach a held object (sphere in the TCP frame) and remove its points from the scene cloud."""
+        self.attached = (np.asarray(centre_in_tcp, float), float(radius))
+        if len(self.points):
+            self.set_scene(self.points, q_robot, self_filter_pad=0.01)
+
+    def detach(self) -> None:
+        """Drop the attached object."""
+        self.attached = None
+
+    # -- geometry at a configuration -----------------------------------------------------------------------------
+    def sphere_centres(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Centres (S, 3) and radii (S,) of the robot spheres (plus the attached object last) at ``q``."""
+        poses = np.array(self.kin.link_poses(q, self.links))
+        rot, trans = poses[:, :3, :3], poses[:, :3, 3]
+        centres = np.einsum("sij,sj->si", rot[self._s_link], self._s_centre) + trans[self._s_link]
+        radii = self._s_radius
+        if self.attached is not None:
+            tcp = self.kin.fk(q)
+            c = tcp[:3, :3] @ self.attached[0] + tcp[:3, 3]
+            centres = np.vstack([centres, c])
+            radii = np.append(radii, self.attached[1])
+        return centres, radii
+
+    def _clearance_mask(self, q: np.ndarray, pts: np.ndarray, pad: float) -> np.ndarray:
+        """Boolean mask of points farther than ``pad`` from every robot primitive (and attached object) at ``q``."""
+        keep = np.ones(len(pts), dtype=bool)
+        poses = dict(zip(self.links, self.kin.link_poses(q, self.links), strict=True))
+        for c in self.capsules:
+            t = poses[c.link]
+            a, b = t[:3, :3] @ c.p0 + t[:3, 3], t[:3, :3] @ c.p1 + t[:3, 3]
+            keep &= segment_point_distances(a, b, pts) > c.radius + pad
+        for bx in self.boxes:
+            tf = poses[bx.link] @ bx.tf
+            local = (pts - tf[:3, 3]) @ tf[:3, :3]
+            keep &= np.linalg.norm(np.maximum(np.abs(local) - bx.half, 0.0), axis=1) > pad
+        if self.attached is not None:
+            tcp = self.kin.fk(q)
+            c = tcp[:3, :3] @ self.attached[0] + tcp[:3, 3]
+            keep &= np.linalg.norm(pts - c, axis=1) > self.attached[1] + pad
+        return keep
+
+    # -- queries -------------------------------------------------------------------------------------------------
+    def scene_collisions(self, q: np.ndarray, margin: float | None = None) -> list[str]:
+        """Names of the links (``__attached__`` for the held object) that touch the scene cloud at ``q``."""
+        if self.tree is None:
+            return []
+        m = self.margin if margin is None else margin
+        centres, radii = self.sphere_centres(q)
+        check = np.append(self._s_scene, True) if self.attached is not None else self._s_scene
+        bound = float(radii.max()) + m
+        dist, _ = self.tree.query(centres[check], k=1, distance_upper_bound=bound)
+        hit = dist <= radii[check] + m
+        if not np.any(hit):
+            return []
+        names = [self.links[i] for i in self._s_link] + (["__attached__"] if self.attached is not None else [])
+        checked = [n for n, c in zip(names, check, strict=True) if c]
+        return sorted({checked[i] for i in np.flatnonzero(hit)})
+
+    def self_collisions(self, q: np.ndarray) -> list[tuple[str, str]]:
+        """Pairs of links, at least ``self_collision_min_gap`` joints apart, whose spheres overlap at ``q``."""
+        centres, _ = self.sphere_centres(q)
+        c = centres[: len(self._s_radius)]
+        diff = c[:, None, :] - c[None, :, :]
+        dist = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
+        hit = self._self_mask & (dist < self._self_rsum)
+        if not np.any(hit):
+            return []
+        ii, jj = np.nonzero(hit)
+        return sorted({(self.links[self._s_link[i]], self.links[self._s_link[j]]) for i, j in zip(ii, jj, strict=True)})
+
+    def is_valid(self, q: np.ndarray) -> bool:
+        """True when ``q`` is inside the limits and free of scene and self collisions."""
+        q = np.asarray(q, float)
+        if not self.kin.within_limits(q):
+            return False
+        return not self.scene_collisions(q) and not self.self_collisions(q)

@@ -145,6 +145,10 @@ def create(spec: str = "", **options: Any) -> AgentModel:
         path = spec[len("replay:"):]
         if not path:
             raise ValueError("replay spec needs a path: 'replay:/path/to/transcript.jsonl'")
+        record_with = options.pop("record_with", None)
+        if record_with:  # record misses from another backend, e.g. create("replay:t.jsonl", record_with="gemini-...")
+            options.setdefault("inner", create(record_with))
+            options.setdefault("record", True)
         return ReplayModel(path, **options)
     if spec.startswith("gemini-") or spec.startswith("gemini:"):
         from maestro_agent.models.chat import GeminiChat

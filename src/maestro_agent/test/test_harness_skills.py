@@ -212,3 +212,8 @@ def test_skills_only_import_allowed_modules() -> None:
     mods = {a.name.split(".")[0] for n in top if isinstance(n, ast.Import) for a in n.names}
     mods |= {n.module.split(".")[0] for n in top if isinstance(n, ast.ImportFrom)}
     assert mods <= allowed, mods - allowed
+
+
+def test_skills_source_passes_sandbox_policy() -> None:
+    policy = pytest.importorskip("maestro_agent.sandbox.sbx_policy")
+    policy.check_source(Path(skills_mod.__file__).read_text(), "<harness>")

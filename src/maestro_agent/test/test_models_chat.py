@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from maestro_agent.models.base import ModelError
 from maestro_agent.models.chat import ChatMessage, GeminiChat, OpenAIChat
 

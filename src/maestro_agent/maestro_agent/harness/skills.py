@@ -15,6 +15,7 @@ Only modules on the sandbox allow-list are imported here (math, time, re, datacl
 inside the sandbox child process. With the harness switched off (``ATOMIC_ONLY``), :func:`install` is not called and the
 model sees only the atomic tool stubs.
 """
+import functools
 import math
 import re
 import time
@@ -46,12 +47,11 @@ class SkillResult:
         """True iff the skill succeeded."""
         return bool(self.ok)
 
-    def __getattr__(self, name: str) -> Any:
-        """Access ``data`` entries as attributes (``r.held``, ``r.position``)."""
-        data = self.__dict__.get("data", {})
-        if name in data:
-            return data[name]
-        raise AttributeError(f"{self.__dict__.get('skill', 'skill')} result has no field {name!r}")
+    def __post_init__(self) -> None:
+        """Expose ``data`` entries as attributes (``r.held``, ``r.position``)."""
+        for key, value in self.data.items():
+            if key not in ("skill", "ok", "reason", "data", "line"):
+                setattr(self, key, value)
 
     def line(self) -> str:
         """The structured outcome line printed by the skill."""
@@ -371,11 +371,9 @@ def install(namespace: dict, profile: dict) -> list[str]:
             except _SkillAbort as exc:
                 return finish(SkillResult(skill, False, str(exc)))
             except (TypeError, ValueError, KeyError, AttributeError) as exc:
-                return finish(SkillResult(skill, False, f"bad input or tool reply: {type(exc).__name__}: {exc}"))
+                return finish(SkillResult(skill, False, f"bad input or tool reply: {exc!r}"))
 
-        wrapper.__name__ = fn.__name__
-        wrapper.__doc__ = fn.__doc__
-        return wrapper
+        return functools.wraps(fn)(wrapper)
 
     # -- grasp ---------------------------------------------------------------------------------------------------------
     def grasp(target: str, part: str = "", approach: str = "auto", attempts: int = 0, lift: float = -1.0) -> SkillResult:
@@ -831,16 +829,19 @@ def describe() -> str:
     out = ["## Harness skills (robust composite calls; prefer them over raw tool chains)",
            "Each prints one outcome line `[skill] ok ...` or `[skill] FAIL ... reason=\"...\"` and returns a result",
            "that is truthy on success (`.ok`, `.reason`, and the printed fields as attributes).", ""]
-    import inspect  # only outside the sandbox (not on its allow-list)
-
     for name in SKILL_NAMES:
-        fn = ns[name]
-        inner = fn.__wrapped__ if hasattr(fn, "__wrapped__") else fn
-        sig = _SIGNATURES.get(name) or str(inspect.signature(inner))
-        out.append(f"### {name}{sig}")
-        out.append(inspect.cleandoc(fn.__doc__ or ""))
+        out.append(f"### {name}{_SIGNATURES[name]}")
+        out.append(_cleandoc(getattr(ns[name], "__doc__", None) or ""))  # describe() runs outside the sandbox
         out.append("")
     return "\n".join(out)
+
+
+def _cleandoc(doc: str) -> str:
+    """Strip the common indentation of a docstring's continuation lines (like inspect.cleandoc, no import)."""
+    lines = doc.expandtabs().strip().splitlines()
+    rest = [ln for ln in lines[1:] if ln.strip()]
+    indent = min((len(ln) - len(ln.lstrip()) for ln in rest), default=0)
+    return "\n".join([lines[0].strip()] + [ln[indent:] for ln in lines[1:]]) if lines else ""
 
 
 _SIGNATURES = {

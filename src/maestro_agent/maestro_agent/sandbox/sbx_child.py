@@ -160,7 +160,7 @@ class Child:
         self.namespace: dict[str, Any] = {"__name__": "__maestro__", "__builtins__": self.builtins}
 
     def init(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Load stubs (trusted, generated) and harness skills (checked) into the namespace."""
+        """Load stubs (trusted, generated) and harness skills (restricted builtins) into the namespace."""
         stubs = str(params.get("stubs", ""))
         module = types.ModuleType("robot_tools")
         module.__dict__["__file__"] = "<robot_tools>"
@@ -179,7 +179,8 @@ class Child:
         skills: list[str] = []
         harness = params.get("harness")
         if harness:
-            self.policy.check_source(harness, "<harness>")
+            # Trusted project code (maestro_agent/harness/skills.py): no AST pre-check (its describe() uses inspect
+            # outside the sandbox), but it runs with the same restricted builtins and import allow-list.
             hmod = types.ModuleType("maestro_skills")
             hmod.__dict__["__builtins__"] = self.builtins
             linecache.cache["<harness>"] = (len(harness), None, harness.splitlines(True), "<harness>")

@@ -14,7 +14,7 @@ from typing import Any
 ALLOWED_MODULES: frozenset[str] = frozenset({
     "math", "numpy", "time", "json", "re", "dataclasses", "typing", "itertools", "collections", "functools",
     "random", "statistics", "copy", "enum", "heapq", "bisect", "string", "operator", "fractions", "decimal",
-    "textwrap", "cmath",
+    "textwrap", "cmath", "__future__",
 })
 #: Submodules that stay blocked even though their package is allowed.
 BLOCKED_SUBMODULES: frozenset[str] = frozenset({

@@ -14,7 +14,8 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/config", glob("config/*")),
     ],
-    package_data={PACKAGE: ["py.typed"]},
+    package_data={PACKAGE: ["py.typed", "assets/*/*.xml", "assets/*/meshes/*", "robots/assets/*/*",
+                           "robots/assets/*/meshes/*"]},
     include_package_data=True,
     install_requires=["setuptools"],
     zip_safe=False,
@@ -22,5 +23,5 @@ setup(
     maintainer_email="maestro@example.org",
     description=open("package.xml").read().split("<description>")[1].split("</description>")[0],
     license="Apache-2.0",
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": [f"sim_node = {PACKAGE}.node:main"]},
 )

@@ -23,7 +23,8 @@ def add_world_basics(spec: mujoco.MjSpec, width: int = 640, height: int = 480) -
     spec.option.impratio = 10.0
     spec.visual.global_.offwidth = max(width, 640)
     spec.visual.global_.offheight = max(height, 480)
-    spec.visual.map.znear = 0.01
+    spec.visual.map.znear = 0.02   # x extent (2 m) = 4 cm
+    spec.visual.map.zfar = 5.0     # x extent = 10 m
     spec.visual.quality.shadowsize = 2048
     spec.visual.headlight.ambient = [0.3, 0.3, 0.3]
     spec.visual.headlight.diffuse = [0.4, 0.4, 0.4]

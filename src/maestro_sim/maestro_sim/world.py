@@ -73,6 +73,9 @@ class World:
         self.perturbation = perturbation
         self.lock = threading.RLock()
         self.memory: dict[str, Any] = {}
+        self.eval_period = 0.05          # s of sim time between automatic rubric evaluations (latching)
+        self._next_eval = 0.0
+        self.last_evaluation: Evaluation | None = None
         self.pre_step_hooks: list[Callable[[World], None]] = []
 
         rng = perturb.make_rng(task_id, perturbation, seed)
@@ -93,6 +96,7 @@ class World:
         mujoco.mj_forward(self.model, self.data)
         self.step(int(round(self.task.settle_time / self.model.opt.timestep)))
         self.data.time = 0.0
+        self.memory.clear()
         self.initial_positions = {name: self.data.xpos[self.model.body(name).id].copy()
                                   for name in self.task.objects()}
         self.task.on_reset(self)
@@ -144,12 +148,18 @@ class World:
         return float(self.model.opt.timestep)
 
     def step(self, n: int = 1) -> None:
-        """Advance physics by ``n`` timesteps (pre-step hooks and the robot's pre_step run before each)."""
+        """Advance physics by ``n`` timesteps (pre-step hooks and the robot's pre_step run before each).
+
+        The rubric is evaluated every :attr:`eval_period` s of sim time, so stages latch whoever polls.
+        """
         for _ in range(max(0, int(n))):
             for hook in self.pre_step_hooks:
                 hook(self)
             self.robot.pre_step(self.model, self.data)
             mujoco.mj_step(self.model, self.data)
+            if self.data.time >= self._next_eval and hasattr(self, "initial_positions"):
+                self._next_eval = self.data.time + self.eval_period
+                self.evaluate()
 
     # ----- robot state and commands -----
     def arm_positions(self) -> np.ndarray:
@@ -272,7 +282,8 @@ class World:
 
     def evaluate(self) -> Evaluation:
         """Score the scene with the task's rubric (stages latched in :attr:`memory`)."""
-        return self.task.evaluate(self, self.memory)
+        self.last_evaluation = self.task.evaluate(self, self.memory)
+        return self.last_evaluation
 
     def ground_truth(self) -> list[ObjectState]:
         """Pose, size and keypoints of every registered object, in instance-id order."""

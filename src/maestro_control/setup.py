@@ -22,5 +22,8 @@ setup(
     maintainer_email="maestro@example.org",
     description=open("package.xml").read().split("<description>")[1].split("</description>")[0],
     license="Apache-2.0",
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": [
+        "control_node = maestro_control.control_node:main",
+        "fake_controllers = maestro_control.fake_controllers:main",
+    ]},
 )

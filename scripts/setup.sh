@@ -13,7 +13,7 @@ STAMP_DIR="$VENV/.maestro-stamps"
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
 install_debian_packages() {
-  local wanted=(cmake g++ libusb-1.0-0 libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 bubblewrap ffmpeg)
+  local wanted=(cmake g++ libusb-1.0-0 libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 bubblewrap ffmpeg chromium chromium-driver)
   local missing=()
   for p in "${wanted[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return 0

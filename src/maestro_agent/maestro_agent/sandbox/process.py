@@ -102,12 +102,13 @@ def _ro_roots(python: str) -> list[str]:
     return out
 
 
-def build_command(config: SandboxConfig, scratch: str, use_bwrap: bool) -> list[str]:
-    """The argv that starts the child (under bwrap or plain)."""
+def build_command(config: SandboxConfig, scratch: str, use_bwrap: bool,
+                  python_args: list[str] | None = None) -> list[str]:
+    """The argv that starts the child (under bwrap or plain); ``python_args`` replaces the child script (tests)."""
     child_args = ["-I", "-u"]
     if not use_bwrap:
-        return [config.python, *child_args, str(SANDBOX_DIR / "sbx_child.py"), "--rpc", str(RPC_PATH),
-                "--scratch", scratch]
+        tail = python_args or [str(SANDBOX_DIR / "sbx_child.py"), "--rpc", str(RPC_PATH), "--scratch", scratch]
+        return [config.python, *child_args, *tail]
     box = "/opt/maestro_sandbox"
     cmd = [shutil.which("bwrap") or "bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
            "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv",
@@ -124,7 +125,8 @@ def build_command(config: SandboxConfig, scratch: str, use_bwrap: bool) -> list[
     cmd += ["--ro-bind", str(SANDBOX_DIR), box, "--ro-bind", str(RPC_PATH), "/opt/maestro_rpc.py",
             "--bind", scratch, "/scratch", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
             "--chdir", "/scratch"]
-    cmd += [config.python, *child_args, f"{box}/sbx_child.py", "--rpc", "/opt/maestro_rpc.py", "--scratch", "/scratch"]
+    tail = python_args or [f"{box}/sbx_child.py", "--rpc", "/opt/maestro_rpc.py", "--scratch", "/scratch"]
+    cmd += [config.python, *child_args, *tail]
     return cmd
 
 

@@ -27,6 +27,14 @@ BLOCKED_NAMES: frozenset[str] = frozenset({
 })
 
 
+#: Attribute names model code may not touch (module handles to the OS that allowed modules expose lazily).
+BLOCKED_ATTRIBUTES: frozenset[str] = frozenset({
+    "ctypeslib", "f2py", "ctypes", "os", "sys", "subprocess", "builtins", "importlib", "testing", "distutils",
+    "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "f_globals", "f_locals", "f_builtins", "f_back",
+    "tb_frame", "co_code",
+})
+
+
 class PolicyViolation(Exception):
     """Model code broke a rule; the message says which and what to do instead."""
 
@@ -53,10 +61,18 @@ def check_source(source: str, filename: str = "<code>") -> ast.Module:
             mod = node.module or ""
             if node.level or not module_allowed(mod):
                 raise PolicyViolation(_import_msg("." * node.level + mod, node.lineno))
+            for alias in node.names:
+                if alias.name.startswith("_") or alias.name in BLOCKED_ATTRIBUTES or not module_allowed(
+                        f"{mod}.{alias.name}"):
+                    raise PolicyViolation(_import_msg(f"{mod}.{alias.name}", node.lineno))
         elif isinstance(node, ast.Attribute):
-            if node.attr.startswith("__"):
-                raise PolicyViolation(f"line {node.lineno}: access to the dunder attribute '.{node.attr}' is not "
+            if node.attr.startswith("_"):
+                kind = "dunder" if node.attr.startswith("__") else "private"
+                raise PolicyViolation(f"line {node.lineno}: access to the {kind} attribute '.{node.attr}' is not "
                                       "allowed; use the public API of the object instead")
+            if node.attr in BLOCKED_ATTRIBUTES:
+                raise PolicyViolation(f"line {node.lineno}: the attribute '.{node.attr}' is not available in the "
+                                      "robot sandbox")
         elif isinstance(node, ast.Name):
             if node.id in BLOCKED_NAMES:
                 raise PolicyViolation(f"line {node.lineno}: '{node.id}' is not available in the robot sandbox")
@@ -74,13 +90,22 @@ def _import_msg(name: str, lineno: int) -> str:
 def make_import(real_import: Callable[..., Any] = builtins.__import__) -> Callable[..., Any]:
     """An ``__import__`` replacement that only lets allow-listed modules through (absolute imports only)."""
 
+    import sys
+
+    def loaded_internal(name: str) -> bool:
+        # C code of an allowed package (e.g. numpy's ndarray.sum) imports its own, already loaded submodules through
+        # the builtins of the calling (model) frame; let those through.
+        return name in sys.modules and name.split(".")[0] in ALLOWED_MODULES
+
     def restricted_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (),
                           level: int = 0) -> Any:
-        if level != 0 or not module_allowed(name):
+        if level != 0 or not (module_allowed(name) or loaded_internal(name)):
             raise ImportError(_import_msg(name, 0).replace("line 0: ", ""))
         for item in fromlist or ():
-            if isinstance(item, str) and item != "*" and not module_allowed(f"{name}.{item}"):
-                raise ImportError(f"'{name}.{item}' is not allowed in the robot sandbox")
+            full = f"{name}.{item}"
+            if (isinstance(item, str) and item != "*" and full in sys.modules
+                    and not (module_allowed(full) or loaded_internal(full))):
+                raise ImportError(f"'{full}' is not allowed in the robot sandbox")
         return real_import(name, globals, locals, fromlist, level)
 
     return restricted_import
@@ -90,8 +115,8 @@ def safe_getattr_factory(real: Callable[..., Any] = getattr) -> Callable[..., An
     """``getattr`` that refuses dunder names (so ``getattr(x, '__class__')`` cannot bypass the AST rule)."""
 
     def safe_getattr(obj: Any, name: str, *default: Any) -> Any:
-        if isinstance(name, str) and name.startswith("__"):
-            raise AttributeError(f"access to the dunder attribute '{name}' is not allowed in the robot sandbox")
+        if isinstance(name, str) and (name.startswith("_") or name in BLOCKED_ATTRIBUTES):
+            raise AttributeError(f"access to the attribute '{name}' is not allowed in the robot sandbox")
         return real(obj, name, *default)
 
     return safe_getattr

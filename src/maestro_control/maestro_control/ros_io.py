@@ -158,6 +158,8 @@ class TrajectoryClient:
                     self._active = None
         res = result_fut.result()
         code = res.result.error_code
+        if interrupt.is_set():  # our own stop/hold replaced the goal: an interruption, not a controller fault
+            return ExecutionOutcome(False, True, "interrupted")
         if code != FollowJointTrajectory.Result.SUCCESSFUL:
             raise ControllerFailed(f"controller {self.name} aborted the trajectory (error_code {code}: "
                                    f"{res.result.error_string})")

@@ -46,8 +46,8 @@ class Harness:
                              reliability=ReliabilityPolicy.RELIABLE)
         self.estop_pub = self.client.create_publisher(Bool, "/estop", latched)
         for c in self.clients.values():
-            assert c.wait_for_server(timeout_sec=5.0)
-        assert wait_for(lambda: self.control.js.has(arm["joint_names"]), 5.0)
+            assert c.wait_for_server(timeout_sec=15.0)
+        assert wait_for(lambda: self.control.js.has(arm["joint_names"]), 15.0)
 
     def send(self, name: str, goal: Any) -> Any:
         fut = self.clients[name].send_goal_async(goal)

@@ -22,5 +22,5 @@ setup(
     maintainer_email="maestro@example.org",
     description=open("package.xml").read().split("<description>")[1].split("</description>")[0],
     license="Apache-2.0",
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": ["grasp_node = maestro_grasp.grasp_node:main"]},
 )

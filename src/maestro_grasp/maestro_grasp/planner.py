@@ -93,6 +93,11 @@ class Grasp:
         return self.rotation[:, 1]
 
     @property
+    def centre(self) -> np.ndarray:
+        """Midpoint between the two contacts (on the pad line)."""
+        return self.contacts.mean(axis=0)
+
+    @property
     def quaternion_xyzw(self) -> np.ndarray:
         """Orientation as a unit quaternion (x, y, z, w)."""
         return Rotation.from_matrix(self.rotation).as_quat()
@@ -215,20 +220,27 @@ class GraspPlanner:
         # Refine + check in batches, best pre-score first, until enough grasps survive.
         kept: list[dict[str, np.ndarray]] = []
         wanted = max(4 * request.max_candidates, 20)
-        checked = n_kept = 0
+        checked = n_kept = n_too_wide = 0
         for start in range(0, order.size, p.collision_batch):
             b = order[start : start + p.collision_batch]
             checked += b.size
-            res = self._check(cand, b, object_tree, obj, normals, scene_tree, scene)
+            res = self._check(cand, b, object_tree, obj, normals, scene_tree, scene, keypoints, request.part_radius)
             ok = res.pop("ok")
+            n_too_wide += int(res.pop("too_wide").sum())
             kept.append({"idx": b[ok], **{k: v[ok] for k, v in res.items()}})
             n_kept += int(ok.sum())
             if n_kept >= wanted:
                 break
-        good = {k: np.concatenate([x[k] for x in kept]) for k in kept[0]}
+        good = {k: np.concatenate([x[k] for x in kept]) for k in kept[0] if k != "too_wide"}
         free = good["idx"]
         stats["collision_checked"] = int(checked)
         stats["collision_free"] = int(free.size)
+        stats["too_wide_at_contact"] = n_too_wide
+        if free.size == 0 and pairs.too_wide > 0 and n_too_wide >= checked // 2:
+            raise ObjectTooWide(
+                f"{n_too_wide} of {checked} checked grasps need a wider opening than the stroke "
+                f"{gripper.max_width:.3f} m where the fingers touch; grasp a narrower part or use a larger gripper"
+            )
         if free.size == 0:
             raise NoGrasps(
                 f"all {checked} checked grasps collide with the scene, are wider than the stroke where the fingers "
@@ -269,6 +281,8 @@ class GraspPlanner:
         normals: np.ndarray,
         scene_tree: cKDTree | None,
         scene: np.ndarray,
+        keypoints: np.ndarray,
+        part_radius: float,
     ) -> dict[str, np.ndarray]:
         """Refine and check candidates ``idx``.
 
@@ -290,11 +304,8 @@ class GraspPlanner:
         cos_cone = float(np.cos(np.arctan(p.antipodal.friction_coef)))
         width = np.where(closing.count > 0, closing.width, np.inf)
         align = np.minimum(closing.align_min, closing.align_max)
-        ok = (
-            (closing.count >= p.min_points_between)
-            & (width <= g.max_width - p.min_stroke_margin)
-            & (align >= cos_cone)
-        )
+        fits = width <= g.max_width - p.min_stroke_margin
+        ok = (closing.count >= p.min_points_between) & fits & (align >= cos_cone)
         width = np.where(ok, width, 0.0)
         shift = np.where(ok, (closing.y_min + closing.y_max) / 2.0, 0.0)
         y_axis, z_axis = R[:, :, 1], R[:, :, 2]
@@ -310,9 +321,12 @@ class GraspPlanner:
         ok &= hits <= p.max_collision_points
         pad = t - z_axis * cand["depth"][idx][:, None]
         contacts = np.stack([pad - y_axis * (width / 2.0)[:, None], pad + y_axis * (width / 2.0)[:, None]], axis=1)
+        if keypoints.shape[0]:
+            # Centring moved the grasp along its closing axis: check the part constraint again.
+            ok &= scoring.part_mask(pad, keypoints, part_radius)
         quality = np.clip((align - cos_cone) / max(1.0 - cos_cone, 1e-9), 0.0, 1.0)
         return {"ok": ok, "t": t, "width": width, "opening": opening, "quality": quality, "near": near,
-                "contacts": contacts}
+                "contacts": contacts, "too_wide": (closing.count >= p.min_points_between) & ~fits}
 
 
 def _validate(request: GraspRequest, gripper: GripperModel) -> None:

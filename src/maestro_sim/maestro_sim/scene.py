@@ -16,7 +16,8 @@ OBJECT_FRICTION = (1.0, 0.01, 0.001)   # sliding, torsional, rolling
 
 
 def add_world_basics(spec: mujoco.MjSpec, width: int = 640, height: int = 480) -> None:
-    """Physics options (500 Hz, implicitfast, elliptic cones), offscreen size, floor, sky and two lights."""
+    """Physics options (500 Hz, implicitfast, elliptic cones), angles in radians, offscreen size, floor, lights."""
+    spec.compiler.degree = False  # joint ranges etc. given to MjSpec are radians (MJCF's default is degrees)
     spec.option.timestep = 0.002
     spec.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
     spec.option.cone = mujoco.mjtCone.mjCONE_ELLIPTIC

@@ -30,11 +30,18 @@ class Oracle:
         self._site = world.model.site(world.robot.tcp_site).id
         self._jac_p = np.zeros((3, world.model.nv))
         self._jac_r = np.zeros((3, world.model.nv))
+        self._home = np.asarray(world.robot.home, float)
 
     # ----- kinematics -----
     def ik(self, pos: np.ndarray, rot: np.ndarray | None = None, q0: np.ndarray | None = None,
-           iters: int = 200, damping: float = 1e-3, tol: float = 1e-4) -> tuple[np.ndarray, float]:
-        """Joint positions putting the TCP at ``pos`` (and rotation ``rot``); returns (q, residual error)."""
+           iters: int = 200, damping: float = 1e-3, tol: float = 1e-4,
+           posture_gain: float = 0.05, rest: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+        """Joint positions putting the TCP at ``pos`` (and rotation ``rot``); returns (q, residual error).
+
+        Damped least squares from ``q0`` (default: the current arm position) with a null-space pull toward the
+        ``rest`` posture (default home; ``posture_gain``) that keeps the solution away from joint limits.
+        """
+        rest = self._home if rest is None else np.asarray(rest, float)
         w = self.world
         d = self._data
         d.qpos[:] = w.data.qpos
@@ -61,9 +68,29 @@ class Oracle:
             jac = np.vstack([self._jac_p, self._jac_r])[:, w.arm_dadr] if rot is not None \
                 else self._jac_p[:, w.arm_dadr]
             e = err if rot is not None else err[:3]
-            dq = jac.T @ np.linalg.solve(jac @ jac.T + damping * np.eye(len(e)), e)
+            jac_pinv = jac.T @ np.linalg.inv(jac @ jac.T + damping * np.eye(len(e)))
+            dq = jac_pinv @ e
+            dq += (np.eye(len(q)) - jac_pinv @ jac) @ (posture_gain * (rest - q))
             q = np.clip(q + np.clip(dq, -0.2, 0.2), w.arm_lower + 1e-3, w.arm_upper - 1e-3)
         return q, norm
+
+    def ik_global(self, pos: np.ndarray, rot: np.ndarray | None = None, restarts: int = 12,
+                  seed: int = 0) -> tuple[np.ndarray, float]:
+        """IK from several seeds (current, home, deterministic random); the best by residual, then limit margin."""
+        w = self.world
+        rng = np.random.default_rng(seed)
+        seeds = [w.arm_targets(), self._home.copy()]
+        seeds += [rng.uniform(w.arm_lower * 0.8 + w.arm_upper * 0.2, w.arm_lower * 0.2 + w.arm_upper * 0.8)
+                  for _ in range(restarts)]
+        best, best_key = seeds[0], (np.inf, 0.0)
+        for s in seeds:
+            for rest in (self._home, s):
+                q, res = self.ik(pos, rot, q0=s, rest=rest)
+                margin = float(np.min(np.minimum(q - w.arm_lower, w.arm_upper - q)))
+                key = (round(res, 3), -margin)
+                if key < best_key:
+                    best, best_key = q, key
+        return best, best_key[0]
 
     # ----- motion -----
     def move_joints(self, q: np.ndarray, duration: float | None = None, settle: float = 0.15) -> None:

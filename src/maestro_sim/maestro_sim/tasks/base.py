@@ -15,6 +15,7 @@ Rules:
 
 * ``build`` must be deterministic given ``rng`` (the world seeds it from task id, axis and seed);
 * names of bodies and sites are unique in the world: prefix them with the object name (``bowl``, ``bowl_rim_0``);
+* angles given to the MjSpec (joint ranges, ...) are radians (``spec.compiler.degree`` is False);
 * objects that move get a free joint (``body.add_freejoint()``); articulations use real joints (hinge, slide);
 * part keypoints are MuJoCo sites; name them ``<body>/<part>`` or anything unique and pass ``parts={part: site}``;
 * stages are reached once and stay reached (latched) unless the stage is declared with ``latched=False``

@@ -158,10 +158,14 @@ class GraspPlanner:
         anchor_mask = None
         if keypoints.shape[0]:
             d = np.linalg.norm(obj[:, None, :] - keypoints[None, :, :], axis=2).min(axis=1)
+            # First contacts on the part itself; for keypoints inside the object (a centre), anywhere a contact of
+            # a grasp centred within part_radius can be.
             near = d <= request.part_radius
             if not near.any():
+                near = d <= request.part_radius + gripper.max_width / 2.0
+            if not near.any():
                 raise NoGrasps(
-                    f"no object point lies within part_radius {request.part_radius:.3f} m of the "
+                    f"no object point lies within {request.part_radius + gripper.max_width / 2.0:.3f} m of the "
                     f"{request.part or 'part'} keypoints; check that the keypoints are in the base frame "
                     "or increase part_radius"
                 )

@@ -200,6 +200,9 @@ def _pose(msg: Any, value: Any, path: str) -> Any:
 
 def _pose_stamped(msg: Any, value: Any, path: str) -> Any:
     if isinstance(value, dict) and ("pose" in value or "header" in value or "frame_id" in value):
+        unknown = set(value) - {"pose", "header", "frame_id"}
+        if unknown:
+            raise ConversionError(f"{path}: unknown keys {sorted(unknown)}; a stamped pose dict has frame_id, pose")
         header = value.get("header") or {}
         frame = value.get("frame_id", header.get("frame_id", "") if isinstance(header, dict) else "")
         if not isinstance(frame, str):

@@ -3,8 +3,9 @@
 A tool is every maestro_interfaces service or action under the tool namespaces of docs/CONVENTIONS.md
 (``/perception``, ``/grasp``, ``/control``, ``/policy``) minus the names that are not agent tools. Services come from
 ``node.get_service_names_and_types()``; an action shows up there as ``<name>/_action/send_goal`` with type
-``maestro_interfaces/action/X_SendGoal``. The agent calls :meth:`ToolRegistry.refresh` before each substep; a tool that
-disappeared stays known by name so that a call answers UNAVAILABLE (error_code 6) with a clear message.
+``maestro_interfaces/action/X_SendGoal``. That list also names services that only have clients (ours included), so a
+name counts only while ``node.count_services(name) > 0``. The agent calls :meth:`ToolRegistry.refresh` before each
+substep; a tool that disappeared stays known by name so that a call answers UNAVAILABLE (error_code 6) with a clear message.
 """
 from __future__ import annotations
 
@@ -105,6 +106,8 @@ class ToolRegistry:
         graph = parse_graph(self._node.get_service_names_and_types(), self._namespaces, self._exclude)
         tools: dict[str, ToolInfo] = {}
         for tool, (wire, kind, type_name) in graph.items():
+            if not self._has_server(wire, kind):
+                continue   # only clients (e.g. our own) keep the name on the graph
             try:
                 spec = self._spec(type_name, kind)
             except (OSError, AttributeError, ImportError) as exc:
@@ -119,6 +122,17 @@ class ToolRegistry:
         if change:
             LOG.info("tools changed: +%s -%s", change.added, change.removed)
         return change
+
+    def _has_server(self, wire: str, kind: str) -> bool:
+        """True when a server (not just a client) offers ``wire``: the graph lists services of clients too."""
+        name = wire if kind == "service" else wire + _ACTION_SUFFIX
+        count = getattr(self._node, "count_services", None)
+        if count is None:
+            return True
+        try:
+            return count(name) > 0
+        except Exception:
+            return True
 
     def _spec(self, type_name: str, kind: str) -> stubgen.ToolSpec:
         key = (type_name, kind)

@@ -50,6 +50,7 @@ class FieldSpec:
     name: str
     ros_type: str           # as get_fields_and_field_types() spells it, e.g. "sequence<string>", "float"
     doc: str = ""
+    default: Any = None     # the interface's default for scalar fields (rosidl), None for messages/sequences
 
     @property
     def base_type(self) -> str:
@@ -265,7 +266,13 @@ def interface_share_dir() -> Path:
 
 
 def _fields(msg_cls: Any, comments: dict[str, str]) -> list[FieldSpec]:
-    return [FieldSpec(n, t, comments.get(n, "")) for n, t in msg_cls.get_fields_and_field_types().items()]
+    instance = msg_cls()
+    out = []
+    for name, typ in msg_cls.get_fields_and_field_types().items():
+        value = getattr(instance, name)
+        default = value if isinstance(value, (bool, int, float, str)) and not is_sequence(typ) else None
+        out.append(FieldSpec(name, typ, comments.get(name, ""), default))
+    return out
 
 
 def _constants(msg_cls: Any, section: _Section) -> list[ConstantSpec]:
@@ -339,7 +346,7 @@ def _signature(spec: ToolSpec, with_types: bool = True) -> str:
         if f.name == "timeout":
             continue
         ann = f": {py_annotation(f.ros_type)}" if with_types else ""
-        default = py_default(f.ros_type)
+        default = repr(f.default) if f.default is not None else py_default(f.ros_type)
         if with_types and default == "None" and not py_annotation(f.ros_type).endswith("None"):
             ann += " | None"
         parts.append(f"{_arg_name(f.name)}{ann} = {default}")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from maestro_common.ros_testing import unique_name, wait_for
 
 _spec = importlib.util.spec_from_file_location("fake_ros_tools", Path(__file__).with_name("fake_ros_tools.py"))
@@ -20,12 +21,13 @@ fake_ros_tools = importlib.util.module_from_spec(_spec)
 sys.modules["fake_ros_tools"] = fake_ros_tools
 _spec.loader.exec_module(fake_ros_tools)
 
+from rclpy.action import ActionClient  # noqa: E402
+from rclpy.node import Node  # noqa: E402
+
 from maestro_agent.models.base import AgentStep  # noqa: E402
 from maestro_agent.recorder import read_trace  # noqa: E402
 from maestro_agent.sandbox import SandboxConfig  # noqa: E402
 from maestro_interfaces.action import RunTask  # noqa: E402
-from rclpy.action import ActionClient  # noqa: E402
-from rclpy.node import Node  # noqa: E402
 
 
 class ScriptedModel:
@@ -53,8 +55,9 @@ class ScriptedModel:
 
 @pytest.fixture()
 def agent_env(spinning: Any, ros_context: Any, tmp_path: Path) -> Any:
-    from maestro_agent.node import AgentNode
     from rclpy.parameter import Parameter
+
+    from maestro_agent.node import AgentNode
 
     fake = spinning.add(fake_ros_tools.FakeTools(unique_name("fake_tools"), motion_s=0.3, context=ros_context))
     holder: dict[str, Any] = {}

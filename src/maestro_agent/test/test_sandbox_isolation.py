@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from maestro_agent.sandbox import SandboxConfig, SandboxProcess, bwrap_available
 from maestro_agent.sandbox.process import build_command
 

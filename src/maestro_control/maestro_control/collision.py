@@ -184,8 +184,11 @@ class CollisionChecker:
         self._s_scene = np.array([s[0] not in self.ignore_links for s in spheres])
         depth = {kin.model.frames[i].name: int(kin.model.frames[i].parentJoint) for i in range(len(kin.model.frames))}
         d = np.array([depth[s[0]] for s in spheres])
-        self._self_mask = np.triu(np.abs(d[:, None] - d[None, :]) >= self_collision_min_gap, k=1)
-        self._self_rsum = self._s_radius[:, None] + self._s_radius[None, :]
+        ii, jj = np.nonzero(np.triu(np.abs(d[:, None] - d[None, :]) >= self_collision_min_gap, k=1))
+        self._pair_i, self._pair_j = ii, jj
+        self._pair_rsum2 = (self._s_radius[ii] + self._s_radius[jj]) ** 2
+        self._frame_ids = [kin.model.getFrameId(name) for name in self.links]
+        self._grid: tuple[np.ndarray, np.ndarray, float] | None = None  # (distance field, origin, voxel)
         self.points = np.zeros((0, 3))
         self.tree: cKDTree | None = None
         self.attached: tuple[np.ndarray, float] | None = None  # (centre in TCP frame, radius)
@@ -203,12 +206,29 @@ class CollisionChecker:
             pts = pts[self._clearance_mask(np.asarray(q_robot, float), pts, pad=self_filter_pad)]
         self.points = pts
         self.tree = cKDTree(pts) if len(pts) else None
+        self._grid = self._distance_field(pts) if len(pts) else None
         return len(pts)
+
+    def _distance_field(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """Euclidean distance transform of the occupied voxels (a fast, conservative pre-filter for queries)."""
+        from scipy.ndimage import distance_transform_edt
+
+        v = max(2 * self.voxel, 0.02)  # coarse: the exact KD-tree query decides near the surface
+        pad = 0.2
+        lo = pts.min(axis=0) - pad
+        shape = np.ceil((pts.max(axis=0) + pad - lo) / v).astype(int) + 1
+        if np.prod(shape) > 30_000_000:  # too large a scene for a dense grid: use the KD-tree alone
+            return None
+        occ = np.ones(shape, dtype=bool)
+        idx = np.floor((pts - lo) / v).astype(int)
+        occ[idx[:, 0], idx[:, 1], idx[:, 2]] = False
+        return distance_transform_edt(occ).astype(np.float32) * v, lo, v
 
     def clear_scene(self) -> None:
         """Forget the scene cloud."""
         self.points = np.zeros((0, 3))
         self.tree = None
+        self._grid = None
 
     def attach_sphere(self, centre_in_tcp: np.ndarray, radius: float, q_robot: np.ndarray) -> None:
         """Attach a held object (sphere in the TCP frame) and remove its points from the scene cloud."""
@@ -223,8 +243,17 @@ class CollisionChecker:
     # -- geometry at a configuration -----------------------------------------------------------------------------
     def sphere_centres(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Centres (S, 3) and radii (S,) of the robot spheres (plus the attached object last) at ``q``."""
-        poses = np.array(self.kin.link_poses(q, self.links))
-        rot, trans = poses[:, :3, :3], poses[:, :3, 3]
+        kin = self.kin
+        qm = kin._to_model(np.asarray(q, float))
+        import pinocchio as pin
+
+        pin.forwardKinematics(kin.model, kin.data, qm)
+        rot = np.empty((len(self.links), 3, 3))
+        trans = np.empty((len(self.links), 3))
+        for k, fid in enumerate(self._frame_ids):
+            m = pin.updateFramePlacement(kin.model, kin.data, fid)
+            rot[k] = m.rotation
+            trans[k] = m.translation
         centres = np.einsum("sij,sj->si", rot[self._s_link], self._s_centre) + trans[self._s_link]
         radii = self._s_radius
         if self.attached is not None:
@@ -257,33 +286,49 @@ class CollisionChecker:
         """Names of the links (``__attached__`` for the held object) that touch the scene cloud at ``q``."""
         if self.tree is None:
             return []
-        m = self.margin if margin is None else margin
         centres, radii = self.sphere_centres(q)
-        check = np.append(self._s_scene, True) if self.attached is not None else self._s_scene
-        bound = float(radii.max()) + m
-        dist, _ = self.tree.query(centres[check], k=1, distance_upper_bound=bound)
-        hit = dist <= radii[check] + m
-        if not np.any(hit):
-            return []
+        hit = self._scene_hits(centres, radii, self.margin if margin is None else margin)
         names = [self.links[i] for i in self._s_link] + (["__attached__"] if self.attached is not None else [])
-        checked = [n for n, c in zip(names, check, strict=True) if c]
-        return sorted({checked[i] for i in np.flatnonzero(hit)})
+        return sorted({names[i] for i in np.flatnonzero(hit)})
 
     def self_collisions(self, q: np.ndarray) -> list[tuple[str, str]]:
         """Pairs of links, at least ``self_collision_min_gap`` joints apart, whose spheres overlap at ``q``."""
         centres, _ = self.sphere_centres(q)
-        c = centres[: len(self._s_radius)]
-        diff = c[:, None, :] - c[None, :, :]
-        dist = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
-        hit = self._self_mask & (dist < self._self_rsum)
+        diff = centres[self._pair_i] - centres[self._pair_j]
+        hit = np.einsum("ij,ij->i", diff, diff) < self._pair_rsum2
         if not np.any(hit):
             return []
-        ii, jj = np.nonzero(hit)
-        return sorted({(self.links[self._s_link[i]], self.links[self._s_link[j]]) for i, j in zip(ii, jj, strict=True)})
+        k = np.flatnonzero(hit)
+        return sorted({(self.links[self._s_link[self._pair_i[i]]], self.links[self._s_link[self._pair_j[i]]])
+                       for i in k})
 
     def is_valid(self, q: np.ndarray) -> bool:
-        """True when ``q`` is inside the limits and free of scene and self collisions."""
+        """True when ``q`` is inside the limits and free of scene and self collisions (the planner's callable)."""
         q = np.asarray(q, float)
         if not self.kin.within_limits(q):
             return False
-        return not self.scene_collisions(q) and not self.self_collisions(q)
+        centres, radii = self.sphere_centres(q)
+        diff = centres[self._pair_i] - centres[self._pair_j]
+        if np.any(np.einsum("ij,ij->i", diff, diff) < self._pair_rsum2):
+            return False
+        return not self._scene_hits(centres, radii, self.margin).any()
+
+    def _scene_hits(self, centres: np.ndarray, radii: np.ndarray, m: float) -> np.ndarray:
+        """Boolean per sphere: touches the scene cloud (ignored links never do)."""
+        hits = np.zeros(len(centres), dtype=bool)
+        if self.tree is None:
+            return hits
+        check = np.append(self._s_scene, True) if len(centres) > len(self._s_scene) else self._s_scene.copy()
+        if self._grid is not None:  # pre-filter: spheres far from every occupied voxel are free
+            field, lo, v = self._grid
+            idx = np.floor((centres - lo) / v).astype(int)
+            inside = np.all((idx >= 0) & (idx < np.array(field.shape)), axis=1)
+            near = np.zeros(len(centres), dtype=bool)
+            ii = idx[inside]
+            near[inside] = field[ii[:, 0], ii[:, 1], ii[:, 2]] <= radii[inside] + m + 1.8 * v
+            check &= near
+            if not np.any(check):
+                return hits
+        dist, _ = self.tree.query(centres[check], k=1, distance_upper_bound=float(radii.max()) + m)
+        hits[check] = dist <= radii[check] + m
+        return hits

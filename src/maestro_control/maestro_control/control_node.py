@@ -461,13 +461,20 @@ class ControlNode(LifecycleNode):
             q = self._q()
         return q
 
-    def _timed(self, path: np.ndarray, scaling: float) -> SampledTrajectory:
+    def _timed(self, path: np.ndarray, scaling: float, valid: Callable[[np.ndarray], bool] | None = None
+               ) -> SampledTrajectory:
+        """Time-parameterise ``path``; with ``valid``, re-check the smoothed samples (tighter spline if needed)."""
         m = self.model
         assert m is not None
         v, a = scale_limits(m.vmax, m.amax, scaling)
         if len(path) == 2:
             return ruckig_point_to_point(path[0], path[1], v, a)
-        return time_parameterize(path, v, a)
+        for densify in (0.02, 0.005):
+            traj = time_parameterize(path, v, a, densify=densify)
+            if valid is None or all(valid(q) for q in traj.q[::2]):
+                return traj
+        raise ToolFailure("the smoothed trajectory grazes an obstacle; try again or move the target away from "
+                          "obstacles", PLANNING_FAILED)
 
     @staticmethod
     def _check_scaling(value: float, default: float) -> float:
@@ -528,7 +535,8 @@ class ControlNode(LifecycleNode):
                 fb.phase = "planning"
                 gh.publish_feedback(fb)
                 path = self._plan_path(q0, q_goal, req.avoid_collisions, motion, deadline - time.monotonic())
-            traj = self._timed(path, scaling)
+            traj = self._timed(path, scaling, self._plan_checker(req.avoid_collisions)
+                               if req.mode == MoveToPose.Goal.PLANNED else None)
             result.planning_time = float(time.monotonic() - t_plan)
             fb.phase = "executing"
 
@@ -588,7 +596,7 @@ class ControlNode(LifecycleNode):
                 path = self._plan_path(q0, goal, True, motion, deadline - time.monotonic())
             else:
                 path = np.array([q0, goal])
-            traj = self._timed(path, scaling)
+            traj = self._timed(path, scaling, self._plan_checker(True) if req.plan else None)
             fb.phase = "executing"
 
             def progress(p: float) -> None:

@@ -61,11 +61,13 @@ class JointPlanner:
         is_valid: Callable[[np.ndarray], bool],
         resolution: float = 0.02,
         planner_range: float = 0.0,
+        coarse_resolution: float = 0.06,
     ) -> None:
         self.lower, self.upper = np.asarray(lower, float), np.asarray(upper, float)
         self.n = len(self.lower)
         self.is_valid = is_valid
         self.resolution = resolution
+        self.coarse_resolution = max(coarse_resolution, resolution)
         self.planner_range = planner_range
 
     def _valid_state(self, state: object) -> bool:
@@ -73,7 +75,7 @@ class JointPlanner:
         return bool(self.is_valid(q))
 
     def plan(
-        self, start: np.ndarray, goal: np.ndarray, timeout: float = 1.0, simplify_time: float = 0.2,
+        self, start: np.ndarray, goal: np.ndarray, timeout: float = 1.0, simplify_time: float = 0.05,
         cancel: threading.Event | None = None,
     ) -> PlanResult:
         """Plan from ``start`` to ``goal``; raises :class:`PlanningError` when it cannot."""
@@ -85,6 +87,24 @@ class JointPlanner:
             raise PlanningError("goal_invalid", "the goal configuration is in collision or outside the limits")
         if motion_valid(start, goal, self.is_valid, self.resolution):
             return PlanResult(np.array([start, goal]), time.perf_counter() - t0, 2)
+        deadline = time.monotonic() + timeout
+        # first a fast search with coarse motion checks, verified at the fine resolution; then a fine search
+        for res in dict.fromkeys((self.coarse_resolution, self.resolution)):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            path, raw = self._solve(start, goal, res, remaining, simplify_time, cancel)
+            if path is None:
+                continue
+            if res == self.resolution or all(motion_valid(a, b, self.is_valid, self.resolution)
+                                             for a, b in zip(path[:-1], path[1:], strict=True)):
+                return PlanResult(path, time.perf_counter() - t0, raw)
+        if cancel is not None and cancel.is_set():
+            raise PlanningError("cancelled", "planning was cancelled")
+        raise PlanningError("no_path", f"RRTConnect found no collision-free path in {timeout:.2f} s")
+
+    def _solve(self, start: np.ndarray, goal: np.ndarray, resolution: float, timeout: float, simplify_time: float,
+               cancel: threading.Event | None) -> tuple[np.ndarray | None, int]:
         space = ob.RealVectorStateSpace(self.n)
         bounds = ob.RealVectorBounds(self.n)
         for i in range(self.n):
@@ -94,7 +114,7 @@ class JointPlanner:
         ss = og.SimpleSetup(space)
         ss.setStateValidityChecker(self._valid_state)
         si = ss.getSpaceInformation()
-        si.setStateValidityCheckingResolution(self.resolution / max(space.getMaximumExtent(), 1e-9))
+        si.setStateValidityCheckingResolution(resolution / max(space.getMaximumExtent(), 1e-9))
         planner = og.RRTConnect(si)
         if self.planner_range > 0:
             planner.setRange(self.planner_range)
@@ -107,14 +127,12 @@ class JointPlanner:
         deadline = time.monotonic() + timeout
         ptc = ob.PlannerTerminationCondition(
             lambda: time.monotonic() > deadline or (cancel is not None and cancel.is_set()))
-        status = ss.solve(ptc)
-        if cancel is not None and cancel.is_set():
-            raise PlanningError("cancelled", "planning was cancelled")
-        if not ss.haveExactSolutionPath():
-            raise PlanningError("no_path", f"RRTConnect found no collision-free path in {timeout:.2f} s ({status})")
+        ss.solve(ptc)
+        if not ss.haveExactSolutionPath() or (cancel is not None and cancel.is_set()):
+            return None, 0
         raw = ss.getSolutionPath().getStateCount()
         ss.simplifySolution(simplify_time)
         states = ss.getSolutionPath().getStates()
         path = np.array([[st[i] for i in range(self.n)] for st in states])
         path[0], path[-1] = start, goal
-        return PlanResult(path, time.perf_counter() - t0, raw)
+        return path, raw

@@ -57,10 +57,11 @@ def _check_limits(n: int, vmax: np.ndarray, amax: np.ndarray) -> tuple[np.ndarra
     return vmax, amax
 
 
-def time_parameterize(path: np.ndarray, vmax: np.ndarray, amax: np.ndarray, dt: float = 0.02) -> SampledTrajectory:
+def time_parameterize(path: np.ndarray, vmax: np.ndarray, amax: np.ndarray, dt: float = 0.02,
+                      densify: float = 0.02) -> SampledTrajectory:
     """Time-optimal parameterisation of a piecewise-linear joint path (K, n) with TOPP-RA, sampled every ``dt``.
 
-    The path is first densified (<= 0.05 rad per segment) so that the cubic spline through the waypoints stays
+    The path is first densified (<= ``densify`` rad per segment) so that the cubic spline through the waypoints stays
     within a few millirad of the polyline (which the planner collision-checked). A two-point path uses ruckig.
     """
     path = np.asarray(path, float)
@@ -81,7 +82,7 @@ def time_parameterize(path: np.ndarray, vmax: np.ndarray, amax: np.ndarray, dt: 
 
     from maestro_control.planning import interpolate_path
 
-    dense = interpolate_path(path, 0.05)
+    dense = interpolate_path(path, densify)
     seg = np.linalg.norm(np.diff(dense, axis=0), axis=1)
     ss = np.concatenate([[0.0], np.cumsum(seg)])
     ss /= ss[-1]

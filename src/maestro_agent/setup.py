@@ -22,5 +22,8 @@ setup(
     maintainer_email="maestro@example.org",
     description=open("package.xml").read().split("<description>")[1].split("</description>")[0],
     license="Apache-2.0",
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": [
+        "agent_node = maestro_agent.node:main",
+        "maestro_agent_cli = maestro_agent.cli:main",
+    ]},
 )

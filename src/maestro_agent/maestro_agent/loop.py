@@ -255,11 +255,26 @@ class AgentLoop:
 
     def _trial(self, cfg: LoopConfig, max_sub: int, timeout: float) -> LoopResult:
         self.publish(phase="planning", substep=0, max_substeps=max_sub)
+        harness = cfg.harness
         try:
-            docs = self._prepare_tools(cfg.harness)
-            self.sandbox.start()
+            docs = self._prepare_tools(harness)
+            try:
+                info = self.sandbox.start()
+            except SandboxError as exc:
+                if not harness:
+                    raise
+                # the skills failed to load: go on with the atomic tools rather than failing the task
+                LOG.error("harness skills failed to load, continuing without them: %s", exc)
+                self.recorder.event("warning", note=f"harness skills failed to load: {exc}")
+                harness = False
+                self._fingerprint = ""
+                docs = self._prepare_tools(harness)
+                info = self.sandbox.start()
         except SandboxError as exc:
             return LoopResult("FAILED", 0, error_code=SANDBOX_FAILED, error_msg=f"sandbox: {exc}")
+        cfg.harness = harness
+        self.recorder.event("sandbox", mode=self.sandbox.mode, tools=info.get("tools"), skills=info.get("skills"),
+                            scratch=self.sandbox.scratch)
         history = self.history.load(cfg.task, cfg.instruction) if self.history else []
         obs0 = self.observer.collect(0)
         base = {"instruction": cfg.instruction, "api_docs": docs, "embodiment": self.profile, "history": history}

@@ -21,7 +21,7 @@ LOG = logging.getLogger("maestro_agent.recorder")
 SCHEMA_VERSION = 1
 EVENT_TYPES = frozenset({
     "trial_start", "model_request", "model_response", "substep", "tool_call", "stdout", "exec_result",
-    "observation", "verdict", "evaluation", "reflection", "trial_end", "warning", "tools", "line",
+    "observation", "verdict", "evaluation", "reflection", "trial_end", "warning", "tools", "line", "sandbox",
 })
 _STOP = object()
 

@@ -183,6 +183,7 @@ class Child:
             # outside the sandbox), but it runs with the same restricted builtins and import allow-list.
             hmod = types.ModuleType("maestro_skills")
             hmod.__dict__["__builtins__"] = self.builtins
+            sys.modules["maestro_skills"] = hmod      # dataclasses and typing look the module up by name
             linecache.cache["<harness>"] = (len(harness), None, harness.splitlines(True), "<harness>")
             exec(compile(harness, "<harness>", "exec"), hmod.__dict__)
             install = hmod.__dict__.get("install")

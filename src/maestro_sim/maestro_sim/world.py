@@ -89,6 +89,8 @@ class World:
         self.visual_style = perturb.apply_visual_style(self.spec, rng) if perturbation == "visual" else {}
         self.instruction = self.task.instruction(perturbation, rng)
 
+        for site in self.spec.sites:  # keypoint sites are for ground truth, not for the cameras
+            site.group = 4
         self.model = self.spec.compile()
         self.data = mujoco.MjData(self.model)
         self._index()

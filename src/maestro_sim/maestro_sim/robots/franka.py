@@ -26,8 +26,8 @@ from maestro_sim.tasks.base import TABLE_TOP
 
 ASSET = Path(__file__).resolve().parent.parent / "assets" / "franka" / "panda.xml"
 BASE_POS = (0.0, 0.0, TABLE_TOP)
-FRONT_CAMERA_POS = (1.25, 0.0, 1.15)
-FRONT_CAMERA_TARGET = (0.45, 0.0, TABLE_TOP)
+FRONT_CAMERA_POS = (-0.25, 0.55, 1.25)   # above and behind the robot's left shoulder
+FRONT_CAMERA_TARGET = (0.55, -0.02, TABLE_TOP)
 LINKS = ("panda_link1", "panda_link2", "panda_link3", "panda_link4", "panda_link5", "panda_link6", "panda_link7")
 
 

@@ -3,7 +3,7 @@
 Three items of clearly different sizes and a large bowl. Rubric: each item resting in the bowl gives 100/N; an item
 put in out of order (while a bigger item was still outside) counts half. Not latched: an item that leaves the bowl
 stops counting. Verb "small_first": "Put all the items into the bowl, from the smallest to the biggest." (the order is
-reversed). New object: another set of items (orange, can, dice).
+reversed). New object: another set of items (orange, can, dice or milk carton, apple, cherry).
 """
 from __future__ import annotations
 
@@ -25,8 +25,14 @@ ITEMS = (("item_big", "red_cube", GEOM.mjGEOM_BOX, (0.028, 0.028, 0.028), 0.056,
 NEW_ITEMS = (("item_big", "orange", GEOM.mjGEOM_SPHERE, (0.032,), 0.064, 0.13, "orange"),
              ("item_medium", "can", GEOM.mjGEOM_CYLINDER, (0.022, 0.035), 0.07, 0.08, "grey"),
              ("item_small", "dice", GEOM.mjGEOM_BOX, (0.012, 0.012, 0.012), 0.024, 0.02, "white"))
+NEW_ITEMS_2 = (("item_big", "milk_carton", GEOM.mjGEOM_BOX, (0.03, 0.03, 0.045), 0.09, 0.15, "white"),
+               ("item_medium", "apple", GEOM.mjGEOM_SPHERE, (0.026,), 0.052, 0.1, "red"),
+               ("item_small", "cherry", GEOM.mjGEOM_SPHERE, (0.013,), 0.026, 0.01, "pink"))
 START_XY = ((0.42, -0.22), (0.58, -0.05), (0.40, 0.05))
 BOWL_RADIUS, BOWL_HEIGHT = 0.11, 0.05
+VERBS = (("small_first", "Put all the items into the bowl, from the smallest to the biggest."),
+         ("tidy", "Tidy up the table: drop every item into the bowl, the biggest one first and the smallest last."),
+         ("small_first", "Fill the bowl with the items on the table, starting with the smallest one."))
 
 
 @register_task
@@ -42,6 +48,7 @@ class CleanTableBySize(Task):
         super().__init__()
         self.items = ITEMS
         self.bowl_xy = np.array([0.55, 0.22])
+        self.verb_text = ""
 
     def build(self, spec: mujoco.MjSpec, rng: np.random.Generator, perturbation: str) -> None:
         """Items on the table and a wide bowl."""
@@ -56,10 +63,10 @@ class CleanTableBySize(Task):
             names = [n for n in PALETTE if n not in ("white", "black", "grey")]
             colours = [names[i] for i in rng.choice(len(names), 3, replace=False)]
         elif perturbation == "new_object":
-            self.items = NEW_ITEMS
-            colours = [it[6] for it in NEW_ITEMS]
+            self.items = (NEW_ITEMS, NEW_ITEMS_2)[int(rng.integers(2))]
+            colours = [it[6] for it in self.items]
         elif perturbation == "verb":
-            self.variant = "small_first"
+            self.variant, self.verb_text = VERBS[int(rng.integers(len(VERBS)))]
         for (body, label, gtype, size, height, mass, _), colour, xy in zip(self.items, colours, starts, strict=True):
             if perturbation == "visual":
                 label = f"{colour}_{label.split('_', 1)[-1]}"
@@ -75,9 +82,7 @@ class CleanTableBySize(Task):
 
     def instruction(self, perturbation: str, rng: np.random.Generator) -> str:
         """Base, or the reversed order for the verb variant."""
-        if self.variant == "small_first":
-            return "Put all the items into the bowl, from the smallest to the biggest."
-        return self.base_instruction
+        return self.verb_text or self.base_instruction
 
     def order(self) -> list[str]:
         """Bodies in the order they should go into the bowl."""

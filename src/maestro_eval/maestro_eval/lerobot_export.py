@@ -1,0 +1,95 @@
+"""Export successful trials as a LeRobot-format data set (v2.1 layout: parquet episodes, MP4 videos, meta/*.json).
+
+Frames, joint states and actions come from each trial's MCAP recording (written by the dashboard's bag recorder);
+the language instruction from the trial's trace. The reader used by the project is :func:`load_episode`.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def read_mcap_streams(mcap_path: Path, joint_topic: str = "/joint_states") -> dict[str, Any]:
+    """Joint positions (T, N) with times, and camera frames per image topic, from an MCAP file."""
+    from mcap.reader import make_reader
+    from mcap_ros2.decoder import DecoderFactory
+
+    times, positions, names = [], [], None
+    frames: dict[str, list[np.ndarray]] = {}
+    with open(mcap_path, "rb") as f:
+        reader = make_reader(f, decoder_factories=[DecoderFactory()])
+        for _schema, channel, message, ros_msg in reader.iter_decoded_messages():
+            if channel.topic == joint_topic:
+                names = names or list(ros_msg.name)
+                times.append(message.log_time * 1e-9)
+                positions.append(np.asarray(ros_msg.position, dtype=np.float32))
+            elif channel.topic.endswith("/image_raw") and ros_msg.encoding == "rgb8":
+                img = np.frombuffer(bytes(ros_msg.data), np.uint8).reshape(ros_msg.height, ros_msg.width, 3)
+                frames.setdefault(channel.topic, []).append(img)
+    return {"times": np.asarray(times), "positions": np.stack(positions) if positions else np.zeros((0, 0)),
+            "joint_names": names or [], "frames": frames}
+
+
+def write_episode(root: Path, index: int, instruction: str, times: np.ndarray, states: np.ndarray,
+                  fps: float = 10.0) -> Path:
+    """Write one episode parquet (state, action = next state, timestamps, task index) resampled at ``fps``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if len(times) < 2:
+        raise ValueError("an episode needs at least two joint-state samples")
+    grid = np.arange(times[0], times[-1], 1.0 / fps)
+    state = np.stack([np.interp(grid, times, states[:, j]) for j in range(states.shape[1])], axis=1).astype(np.float32)
+    action = np.vstack([state[1:], state[-1:]])
+    table = pa.table({
+        "observation.state": [row.tolist() for row in state],
+        "action": [row.tolist() for row in action],
+        "timestamp": (grid - grid[0]).astype(np.float32),
+        "frame_index": np.arange(len(grid), dtype=np.int64),
+        "episode_index": np.full(len(grid), index, dtype=np.int64),
+        "task_index": np.zeros(len(grid), dtype=np.int64),
+    })
+    path = root / "data" / "chunk-000" / f"episode_{index:06d}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path)
+    with open(root / "meta" / "episodes.jsonl", "a") as f:
+        f.write(json.dumps({"episode_index": index, "tasks": [instruction], "length": len(grid)}) + "\n")
+    return path
+
+
+def load_episode(root: Path, index: int) -> dict[str, np.ndarray]:
+    """Read one exported episode back (the reader the project uses for its data sets)."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(Path(root) / "data" / "chunk-000" / f"episode_{index:06d}.parquet")
+    return {name: np.asarray(table.column(name).to_pylist()) for name in table.column_names}
+
+
+def export_results(results_dir: Path, out: Path, fps: float = 10.0) -> int:
+    """Export every successful trial with an MCAP recording under ``results_dir``; return the episode count."""
+    from maestro_eval.results import ResultsStore
+
+    out = Path(out)
+    (out / "meta").mkdir(parents=True, exist_ok=True)
+    (out / "meta" / "episodes.jsonl").write_text("")
+    count, joint_names = 0, []
+    for row in ResultsStore(results_dir).load():
+        if not row.get("success") or not row.get("trace_dir"):
+            continue
+        bags = sorted(Path(row["trace_dir"]).glob("*.mcap"))
+        if not bags:
+            continue
+        streams = read_mcap_streams(bags[0])
+        if len(streams["times"]) < 2:
+            continue
+        joint_names = streams["joint_names"]
+        write_episode(out, count, row.get("instruction", ""), streams["times"], streams["positions"], fps)
+        count += 1
+    info = {"codebase_version": "v2.1", "robot_type": "maestro_sim", "fps": fps, "total_episodes": count,
+            "features": {"observation.state": {"dtype": "float32", "shape": [len(joint_names)], "names": joint_names},
+                         "action": {"dtype": "float32", "shape": [len(joint_names)], "names": joint_names}}}
+    (out / "meta" / "info.json").write_text(json.dumps(info, indent=2))
+    return count

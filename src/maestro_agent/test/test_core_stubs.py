@@ -5,6 +5,7 @@ import ast
 import inspect
 import sys
 import types
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -119,3 +120,11 @@ def test_parse_interface_text_handles_comments_and_constants() -> None:
     assert sections[0].comments["mode"] == "the mode"
     assert stubgen._enums_of(sections[0]) == {"mode": {"A": 0, "B": 1}}
     assert sections[1].constants[0][:3] == ("uint16", "ERR", "301")
+
+
+def test_committed_generated_files_are_up_to_date(tmp_path: Path) -> None:
+    committed = Path(stubgen.__file__).resolve().parent / "generated"
+    for fresh in stubgen.write_generated(tmp_path):
+        assert (committed / fresh.name).read_text() == fresh.read_text(), (
+            f"{fresh.name} is stale: run `python -m maestro_agent.stubgen`")
+    assert {s.type_name for s in stubgen.agent_tool_specs()}.isdisjoint(stubgen.NON_TOOL_TYPES)

@@ -29,7 +29,7 @@ from typing import Any
 STDOUT_CAP = 200_000          # characters kept per substep
 STREAM_CAP = 64_000           # characters streamed live per substep
 LINE_EVENT_CAP = 20_000       # line events per substep
-LINE_REPEAT_S = 0.05          # re-report the same line at most this often
+LINE_SAMPLE_S = 0.02          # after a line's first visit, report line changes at most this often (hot loops)
 
 
 class _Capture(io.TextIOBase):
@@ -83,6 +83,7 @@ class _State:
         self.pending = ""
         self.streamed = 0
         self.line_events = 0
+        self.seen_lines: set[int] = set()
         self.last_line = -1
         self.last_t = 0.0
         self.t0 = 0.0
@@ -92,6 +93,7 @@ class _State:
         self.stdout, self.stdout_len, self.stdout_truncated = [], 0, False
         self.pending, self.streamed = "", 0
         self.line_events, self.last_line, self.last_t = 0, -1, 0.0
+        self.seen_lines = set()
         self.t0 = time.monotonic()
 
 
@@ -102,7 +104,10 @@ def _local_trace(frame: types.FrameType, event: str, arg: Any) -> Any:
     if event == "line":
         st = STATE
         now = time.monotonic()
-        if st.line_events < LINE_EVENT_CAP and (frame.f_lineno != st.last_line or now - st.last_t > LINE_REPEAT_S):
+        first = frame.f_lineno not in st.seen_lines
+        if st.line_events < LINE_EVENT_CAP and (first or (frame.f_lineno != st.last_line
+                                                          and now - st.last_t > LINE_SAMPLE_S)):
+            st.seen_lines.add(frame.f_lineno)
             st.line_events += 1
             st.last_line, st.last_t = frame.f_lineno, now
             try:

@@ -12,7 +12,7 @@ import numpy as np
 
 from maestro_dashboard.analytics import filter_traces, summarize
 from maestro_dashboard.recorder.session import BAG_DIR, BAG_FILE, VIDEO_DIR
-from maestro_dashboard.trace import TRACE_FILE, Trace, find_trials, load_trace
+from maestro_dashboard.trace import TRACE_FILE, Trace, find_trials, joints_from_observations, load_trace
 
 JOINT_RATE_HZ = 10.0
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
@@ -198,6 +198,8 @@ class TrialStore:
         out["videos"] = video_info(d)
         bag = d / BAG_DIR / BAG_FILE
         out["joints"] = read_joint_states(bag)
+        if not out["joints"]["t"]:
+            out["joints"] = joints_from_observations(trace.events) | {"error": out["joints"]["error"]}
         if out["joints"]["error"]:
             out["issues"].append({"line": None, "kind": "bag", "message": f"robot state from {BAG_DIR}/{BAG_FILE} "
                                                                           f"incomplete: {out['joints']['error']}"})

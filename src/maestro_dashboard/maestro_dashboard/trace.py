@@ -35,7 +35,16 @@ EVENT_REQUIRED: dict[str, tuple[str, ...]] = {
     "trial_end": (),
     "reflection": (),
     "error": (),
+    # maestro_agent recorder (schema v1) extras
+    "exec_result": ("substep",),
+    "evaluation": (),
+    "warning": (),
+    "tools": (),
+    "sandbox": (),
 }
+# the agent writes one "substep" event (code, reasoning, subtasks, current_subtask) where this reader says substep_code
+TYPE_ALIASES = {"substep": "substep_code", "substep_begin": "substep_start", "model_call": "model_request"}
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 KNOWN_EVENTS = frozenset(EVENT_REQUIRED)
 
 _TIME_KEYS = ("t", "time", "stamp", "timestamp", "wall_time", "ts")
@@ -144,6 +153,8 @@ def normalize_event(raw: dict[str, Any], seq: int) -> tuple[dict[str, Any], list
             if v is not None:
                 ev[canon] = v
     ev["type"] = str(ev.get("type", "")) or "?"
+    if ev["type"] in TYPE_ALIASES:
+        ev["raw_type"], ev["type"] = ev["type"], TYPE_ALIASES[ev["type"]]
     ev["seq"] = seq
     t = _as_float(_first(raw, _TIME_KEYS))
     start = _as_float(_first(raw, _START_KEYS))
@@ -163,7 +174,18 @@ def normalize_event(raw: dict[str, Any], seq: int) -> tuple[dict[str, Any], list
     images = []
     for k in _IMAGE_KEYS:
         images.extend(_image_list(raw.get(k)))
-    ev["images"] = list(dict.fromkeys(images))
+    images = list(dict.fromkeys(images))
+    # tool_call images may be in-memory image refs (ids), not files: keep them apart so they are not "missing"
+    ev["images"] = [i for i in images if i.lower().endswith(IMAGE_SUFFIXES)]
+    refs = [i for i in images if not i.lower().endswith(IMAGE_SUFFIXES)]
+    if refs:
+        ev["image_refs"] = refs
+    for req in EVENT_REQUIRED.get(ev["type"], ()):
+        if req == "images":
+            if not ev["images"]:
+                problems.append("no image files")
+        elif ev.get(req) is None:
+            problems.append(f"missing field '{req}'")
     if ev["type"] == "tool_call":
         ev["t_start"] = start if start is not None else t
         ev["t_end"] = end if end is not None else ev["t_start"]
@@ -183,12 +205,6 @@ def normalize_event(raw: dict[str, Any], seq: int) -> tuple[dict[str, Any], list
     if ev["type"] == "model_response":
         lat = _as_float(ev.get("latency"))
         ev["latency"] = lat
-    for req in EVENT_REQUIRED.get(ev["type"], ()):
-        if req == "images":
-            if not ev["images"]:
-                problems.append("no image files")
-        elif ev.get(req) is None:
-            problems.append(f"missing field '{req}'")
     return ev, problems
 
 
@@ -266,11 +282,58 @@ def build_trace(trial_dir: Path, text: str, check_files: bool = True) -> Trace:
                 trace.issues.append(TraceIssue(ev["lineno"], "missing_image", f"{ev['type']}: image file '{p}' "
                                                                               "does not exist"))
     events.sort(key=lambda e: (e["t"], e["seq"]))
+    attach_observed_images(events)
     trace.events = events
     if events and trace.end is None:
         trace.issues.append(TraceIssue(None, "truncated", "no trial_end event: the trial is still running or stopped "
                                                           "early"))
     return trace
+
+
+def attach_observed_images(events: list[dict[str, Any]]) -> None:
+    """Give tool calls the image files the agent saved for them.
+
+    The agent's observation events list image files with captions such as ``"detect_objects annotated result"`` or
+    ``"detect_objects.annotated_image"``; a tool call of the same substep whose name starts the caption gets the file.
+    """
+    calls_by_substep: dict[Any, list[dict[str, Any]]] = {}
+    for ev in events:
+        if ev["type"] == "tool_call":
+            calls_by_substep.setdefault(ev.get("substep"), []).append(ev)
+    for ev in events:
+        captions = ev.get("captions")
+        if ev["type"] != "observation" or not isinstance(captions, list):
+            continue
+        for caption, file in zip(captions, ev["images"], strict=False):
+            tool = str(caption).split(" ", 1)[0].split(".", 1)[0]
+            matches = [c for c in calls_by_substep.get(ev.get("substep"), []) if c["name"] == tool and c["t"] <= ev["t"]]
+            if matches and file not in matches[-1]["images"]:
+                matches[-1]["images"].append(file)
+                missing = ev.get("missing_images") or []
+                if file in missing:
+                    matches[-1].setdefault("missing_images", []).append(file)
+
+
+def joints_from_observations(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Robot joint states from the agent's observation events (``robot_state.joints``), when no bag was recorded."""
+    out: dict[str, Any] = {"names": [], "t": [], "position": [], "error": "", "source": "observations"}
+    for ev in events:
+        rs = ev.get("robot_state")
+        if ev["type"] != "observation" or not isinstance(rs, dict):
+            continue
+        joints = rs.get("joints") if isinstance(rs.get("joints"), dict) else rs
+        names, pos = joints.get("name") or joints.get("names"), joints.get("position") or joints.get("positions")
+        if not isinstance(names, list) or not isinstance(pos, list) or len(names) != len(pos):
+            continue
+        names, pos = list(names), [float(p) for p in pos]
+        if "gripper_width" in rs and not any("finger" in n or "gripper" in n for n in names):
+            names, pos = [*names, "gripper_width"], [*pos, float(rs["gripper_width"] or 0.0)]
+        if not out["names"]:
+            out["names"] = names
+        if names == out["names"]:
+            out["t"].append(float(ev["t"]))
+            out["position"].append(pos)
+    return out
 
 
 def _resolve(trial_dir: Path, rel: str) -> Path:

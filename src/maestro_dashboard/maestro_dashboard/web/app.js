@@ -46,13 +46,21 @@ function lastIndexLE(arr, T, key = (x) => x) {  // binary search: last i with ke
 
 function stateAt(T) {
   const tr = S.trial;
-  const st = { T, substep: null, subtasks: [], subtaskIdx: -1, line: null, call: null, activeCall: null, calls: [],
+  const st = { T, substep: null, subtasks: [], subtaskIdx: -1, planSubtask: null, line: null, call: null, activeCall: null, calls: [],
     stdout: "", verdicts: [], model: null, obs: null, ended: null, unknown: [] };
   if (!tr) return st;
   for (const e of tr.events) {
     if (e.rel > T + 1e-9) break;
     switch (e.type) {
-      case "substep_start": case "substep_code": st.substep = e.substep; if (e.subtasks) st.subtasks = e.subtasks; break;
+      case "substep_start": case "substep_code":
+        st.substep = e.substep; if (e.subtasks) st.subtasks = e.subtasks;
+        if (e.current_subtask != null) st.planSubtask = e.current_subtask;
+        break;
+      case "exec_result": if (e.error) st.stdout += `[substep ${e.substep} ended with an error] ${e.error}\n`; break;
+      case "warning": st.stdout += `[warning] ${e.note || e.message || ""}\n`; break;
+      case "evaluation": st.stdout += `[evaluation] progress ${e.progress ?? "?"}${e.error_msg ? " \u2013 " + e.error_msg : ""}\n`; break;
+      case "reflection": st.stdout += `[reflection] ${e.text || ""}\n`; break;
+      case "tools": case "sandbox": break;
       case "line": if (e.substep === st.substep || st.substep == null) st.line = e.line; break;
       case "stdout": st.stdout += e.text || ""; break;
       case "verdict": st.verdicts.push(e); break;
@@ -71,9 +79,11 @@ function stateAt(T) {
     if (c.rel_end >= T) st.activeCall = c;
   }
   const cur = st.activeCall || st.call;
+  if (st.planSubtask != null) st.subtaskIdx = Number(st.planSubtask);
   if (cur) {
     if (st.activeCall && st.activeCall.line != null && st.activeCall.substep === st.substep) st.line = st.activeCall.line;
-    st.subtaskIdx = subtaskIndex(cur, st.subtasks);
+    const i = subtaskIndex(cur, st.subtasks);
+    if (i >= 0 && cur.substep === st.substep) st.subtaskIdx = i;
   }
   if (st.ended && st.ended.success) st.subtaskIdx = st.subtasks.length;
   return st;
@@ -81,6 +91,7 @@ function stateAt(T) {
 
 function subtaskIndex(call, subtasks) {
   const s = call.subtask;
+  if (s == null && call.subtask_name == null) return -1;
   if (typeof s === "number") return s;
   if (s != null && /^\d+$/.test(String(s))) return Number(s);
   const name = call.subtask_name || s;

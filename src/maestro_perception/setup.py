@@ -13,6 +13,7 @@ setup(
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/config", glob("config/*")),
+        (f"share/{PACKAGE}/models", glob("models/*.onnx") + glob("models/*.md")),
     ],
     package_data={PACKAGE: ["py.typed"]},
     include_package_data=True,
@@ -22,5 +23,11 @@ setup(
     maintainer_email="maestro@example.org",
     description=open("package.xml").read().split("<description>")[1].split("</description>")[0],
     license="Apache-2.0",
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": [
+        "sim_gt_node = maestro_perception.sim_gt_node:main",
+        "yolo_node = maestro_perception.yolo_node:main",
+        "vlm_pointing_node = maestro_perception.vlm_pointing_node:main",
+        "perception_manager = maestro_perception.manager_node:main",
+        "train_detector = maestro_perception.train:main",
+    ]},
 )

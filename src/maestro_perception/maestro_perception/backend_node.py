@@ -98,7 +98,7 @@ class PerceptionBackend(LifecycleNode):
         self.map_frame = ""
         self.tf: TfBuffer | None = None
         self.semantic_map = SemanticMap()
-        self._services: list[Any] = []
+        self._perception_services: list[Any] = []
         self._markers_pub: Any = None
         self._inflight = 0
         self._inflight_cv = threading.Condition()
@@ -172,7 +172,7 @@ class PerceptionBackend(LifecycleNode):
         """Create the /perception services."""
         for name, srv in SERVICES.items():
             handler: Callable[[Any, Any], None] = getattr(self, f"_handle_{name}")
-            self._services.append(self.create_service(srv, f"/perception/{name}", self._wrap(handler),
+            self._perception_services.append(self.create_service(srv, f"/perception/{name}", self._wrap(handler),
                                                       callback_group=self.cbg))
         self._serving = True
         self.get_logger().info(f"backend '{self.backend_name}' is serving /perception")
@@ -185,9 +185,9 @@ class PerceptionBackend(LifecycleNode):
         with self._inflight_cv:
             while self._inflight > 0 and time.monotonic() < deadline:
                 self._inflight_cv.wait(0.05)
-        for s in self._services:
+        for s in self._perception_services:
             self.destroy_service(s)
-        self._services = []
+        self._perception_services = []
         self.get_logger().info(f"backend '{self.backend_name}' stopped serving")
         return super().on_deactivate(state)
 
@@ -198,9 +198,9 @@ class PerceptionBackend(LifecycleNode):
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Stop serving and free everything."""
-        for s in self._services:
+        for s in self._perception_services:
             self.destroy_service(s)
-        self._services = []
+        self._perception_services = []
         self._release()
         return TransitionCallbackReturn.SUCCESS
 

@@ -22,9 +22,13 @@ from maestro_perception.results import Detection2D, Keypoint2D
 __all__ = ["SimGtBackend", "call_service", "main"]
 
 
-def call_service(client: Any, request: Any, timeout: float, what: str) -> Any:
-    """Call a service from inside a callback without spinning: wait on the future (needs a multithreaded executor)."""
-    if not client.service_is_ready() and not client.wait_for_service(timeout_sec=min(timeout, 1.0)):
+def call_service(client: Any, request: Any, timeout: float, what: str, discovery_timeout: float = 1.0) -> Any:
+    """Call a service from inside a callback without spinning: wait on the future (needs a multithreaded executor).
+
+    Waits at most ``discovery_timeout`` s for the server to appear (UNAVAILABLE), then ``timeout`` s for the answer
+    (TIMEOUT).
+    """
+    if not client.service_is_ready() and not client.wait_for_service(timeout_sec=min(timeout, discovery_timeout)):
         raise Unavailable(f"service {client.srv_name} is not available; start {what} and retry")
     done = threading.Event()
     future = client.call_async(request)

@@ -148,8 +148,9 @@ def write_figures(out: Path, summary: dict[str, Any], formats: list[str], title:
     return files
 
 
-def print_table(summary: dict[str, Any], stream: Any = sys.stdout) -> None:
-    """Human-readable summary."""
+def print_table(summary: dict[str, Any], stream: Any = None) -> None:
+    """Human-readable summary (to stdout unless ``stream`` is given)."""
+    stream = stream or sys.stdout
     p = lambda s="": print(s, file=stream)  # noqa: E731
     p(f"{summary['trials']} trials, {summary['calls']} tool calls")
     for key, head in (("by_module", "per module"), ("by_category", "per category")):

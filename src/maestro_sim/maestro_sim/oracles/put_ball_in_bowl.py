@@ -40,8 +40,10 @@ def push(o: Oracle) -> None:
     o.gripper(0.0, wait=0.3)
     start = ball - d3 * (task.ball_radius + 0.05)
     o.move_tcp(start + [0, 0, 0.1], rot)
-    o.move_tcp(start + [0, 0, 0.002], rot, steps=3, duration=1.0)
-    dist = float(np.linalg.norm((bowl - ball)[:2])) - task.bowl_radius - 2 * task.ball_radius - 0.02
-    o.move_tcp(world.tcp_pose()[0] + d3 * (dist + 0.05 - 0.011), rot, steps=8, duration=3.0)
+    o.move_tcp(start - [0, 0, 0.012], rot, steps=3, duration=1.0)  # push below the ball's centre
+    # push until the ball is ~1.5 cm from the bowl wall (finger face 1.1 cm in front of the TCP)
+    end = bowl - d3 * (task.bowl_radius + 2 * task.ball_radius + 0.015 + 0.011)
+    end[2] = world.tcp_pose()[0][2]
+    o.move_tcp(end, rot, steps=10, duration=4.0)
     o.move_tcp(world.tcp_pose()[0] - d3 * 0.05 + [0, 0, 0.12], rot, duration=1.0)
     o.wait(1.5)

@@ -251,7 +251,7 @@ class ClosingResult:
     count: np.ndarray  # (G,) object points between the fully open fingers
     y_min: np.ndarray  # (G,) lowest y of those points (first touched by the -y finger); +inf when count == 0
     y_max: np.ndarray  # (G,) highest y (first touched by the +y finger); -inf when count == 0
-    align_min: np.ndarray  # (G,) mean |n . y| of the points within ``band`` of y_min (1 = normal along the axis)
+    align_min: np.ndarray  # (G,) mean |n . y| of the points within ``band`` of y_min (1 = normals along the axis)
     align_max: np.ndarray  # (G,) same at y_max
 
     @property
@@ -260,54 +260,59 @@ class ClosingResult:
         return self.y_max - self.y_min
 
 
+def to_tcp_frame(rotations: np.ndarray, positions: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """All ``points`` ``(N, 3)`` in every grasp's TCP frame: ``(G, N, 3)`` (dense; meant for object-sized clouds)."""
+    return np.matmul(points[None, :, :] - positions[:, None, :], rotations)
+
+
+def count_in_boxes_local(local: np.ndarray, centres: np.ndarray, halves: np.ndarray) -> np.ndarray:
+    """Points inside TCP-aligned boxes, from TCP-frame coordinates.
+
+    Args:
+        local: ``(G, N, 3)`` points in each grasp's TCP frame.
+        centres: ``(G, B, 3)`` box centres; halves: ``(G, B, 3)`` half extents.
+
+    Returns:
+        ``(G, B)`` counts.
+    """
+    out = np.zeros(centres.shape[:2], dtype=np.int64)
+    for b in range(centres.shape[1]):
+        inside = np.all(np.abs(local - centres[:, None, b, :]) <= halves[:, None, b, :], axis=2)
+        out[:, b] = inside.sum(axis=1)
+    return out
+
+
 def simulate_closing(
     model: GripperModel,
-    rotations: np.ndarray,
-    positions: np.ndarray,
-    tree: cKDTree,
-    points: np.ndarray,
-    normals: np.ndarray,
-    band: float = 0.003,
+    local: np.ndarray,
+    local_normals: np.ndarray,
+    band: float = 0.002,
 ) -> ClosingResult:
     """Find where each finger first touches the object when closing from the full stroke.
 
     The swept volume is the closing region at ``model.max_width`` (|x| <= finger_depth/2, -finger_length <= z <= 0,
-    |y| <= max_width/2). The extreme points along y are the contacts; their normals (averaged over a ``band`` of
-    metres) tell whether the contacts are antipodal.
+    |y| <= max_width/2). The extreme points along y are the contacts; the normals of the points within ``band``
+    metres of each extreme tell whether the contacts are antipodal.
+
+    Args:
+        model: gripper.
+        local: ``(G, N, 3)`` object points in each grasp's TCP frame (:func:`to_tcp_frame`).
+        local_normals: ``(G, N, 3)`` their unit normals in the same frames (any sign).
+        band: contact patch depth, metres.
     """
-    g = rotations.shape[0]
-    y_min = np.full(g, np.inf)
-    y_max = np.full(g, -np.inf)
-    count = np.zeros(g, dtype=np.int64)
-    align_min = np.zeros(g)
-    align_max = np.zeros(g)
-    if g == 0 or len(points) == 0:
-        return ClosingResult(count, y_min, y_max, align_min, align_max)
+    g = local.shape[0]
     rc, rh = model.closing_region(np.full(g, model.max_width))
-    centres = positions + np.einsum("gij,gj->gi", rotations, rc)
-    radius = float(np.linalg.norm(rh, axis=1).max())
-    neighbours = tree.query_ball_point(centres, r=radius, return_sorted=False)
-    lengths = np.fromiter((len(n) for n in neighbours), dtype=np.int64, count=g)
-    total = int(lengths.sum())
-    if total == 0:
-        return ClosingResult(count, y_min, y_max, align_min, align_max)
-    gi = np.repeat(np.arange(g), lengths)
-    pi = np.fromiter(itertools.chain.from_iterable(neighbours), dtype=np.int64, count=total)
-    local = np.einsum("kji,kj->ki", rotations[gi], points[pi] - centres[gi])
-    inside = np.all(np.abs(local) <= rh[gi], axis=1)
-    gi, pi, y = gi[inside], pi[inside], local[inside, 1] + rc[gi[inside], 1]
-    count = np.bincount(gi, minlength=g)
-    np.minimum.at(y_min, gi, y)
-    np.maximum.at(y_max, gi, y)
-    # Contact normal = mean of the normals in the band (signs aligned with the closing axis); alignment = |cos|
-    # between it and the closing axis. Averaging keeps curved patches (a sphere's cap) close to their true normal.
-    axis = rotations[gi][:, :, 1]
-    n = normals[pi]
-    n = n * np.where(np.einsum("kj,kj->k", n, axis) < 0.0, -1.0, 1.0)[:, None]
-    n_local = np.einsum("kji,kj->ki", rotations[gi], n)  # normals in the TCP frame; y = along the axis
-    for ref, out in ((y_min, align_min), (y_max, align_max)):
-        sel = np.abs(y - ref[gi]) <= band
-        sums = np.stack([np.bincount(gi[sel], weights=n_local[sel, k], minlength=g) for k in range(3)], axis=1)
-        norm = np.linalg.norm(sums, axis=1)
-        out[:] = np.where(norm > 1e-12, sums[:, 1] / np.maximum(norm, 1e-12), 0.0)
-    return ClosingResult(count, y_min, y_max, align_min, align_max)
+    inside = np.all(np.abs(local - rc[:, None, :]) <= rh[:, None, :], axis=2)  # (G, N)
+    y = local[:, :, 1]
+    count = inside.sum(axis=1)
+    y_min = np.where(inside, y, np.inf).min(axis=1, initial=np.inf)
+    y_max = np.where(inside, y, -np.inf).max(axis=1, initial=-np.inf)
+    # Alignment = mean |cos| between the closing axis and the normals of the points within ``band`` of each extreme.
+    # Per-point (not the mean normal) so that a box edge, whose two faces average to the diagonal, is rejected.
+    cos_y = np.abs(local_normals[:, :, 1])
+    aligns = []
+    for ref in (y_min, y_max):
+        sel = inside & (np.abs(y - ref[:, None]) <= band)
+        n_sel = sel.sum(axis=1)
+        aligns.append(np.where(n_sel > 0, (cos_y * sel).sum(axis=1) / np.maximum(n_sel, 1), 0.0))
+    return ClosingResult(count, y_min, y_max, aligns[0], aligns[1])

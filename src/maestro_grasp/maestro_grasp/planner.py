@@ -16,7 +16,13 @@ from scipy.spatial.transform import Rotation
 from maestro_grasp import scoring
 from maestro_grasp.antipodal import AntipodalParams, ContactPairs, estimate_normals, sample_antipodal_pairs
 from maestro_grasp.errors import InvalidRequest, NoGrasps, ObjectTooWide
-from maestro_grasp.gripper_model import GripperModel, collision_counts, points_in_boxes, simulate_closing
+from maestro_grasp.gripper_model import (
+    GripperModel,
+    collision_counts,
+    count_in_boxes_local,
+    simulate_closing,
+    to_tcp_frame,
+)
 
 MIN_OBJECT_POINTS = 10
 
@@ -62,6 +68,7 @@ class PlannerParams:
     nms_distance: float = 0.01  # two grasps closer than this ...
     nms_angle: float = 0.35  # ... and with approaches closer than this are duplicates
     max_object_points: int = 2500  # object clouds are subsampled to this size
+    max_check_points: int = 800  # object points used by the closing simulation and object collision check
     scene_crop: float = 0.05  # scene points farther than gripper radius + this from the object are ignored
     scene_voxel: float = 0.004  # scene cloud voxel size for the collision check (0 = keep every point)
     object_separation: float = 0.004  # scene points this close to an object point belong to the object
@@ -221,16 +228,29 @@ class GraspPlanner:
         stats["scene_points"] = int(scene.shape[0])
         scene_tree = cKDTree(scene) if scene.shape[0] else None
 
-        # Refine + check in batches, best pre-score first, until enough grasps survive.
+        # Refine + check in batches, best pre-score first, until enough grasps survive. The dense checks run on a
+        # subsample of the object cloud; a pair whose contacts turn out too wide is dropped with all its candidates.
+        chk = np.arange(obj.shape[0])
+        if chk.size > p.max_check_points:
+            chk = np.sort(rng.choice(chk.size, size=p.max_check_points, replace=False))
+        obj_chk, normals_chk = obj[chk], normals[chk]
         kept: list[dict[str, np.ndarray]] = []
         wanted = max(4 * request.max_candidates, 20)
         checked = n_kept = n_too_wide = 0
-        for start in range(0, order.size, p.collision_batch):
-            b = order[start : start + p.collision_batch]
+        done = np.zeros(order.size, dtype=bool)  # by position in `order`
+        dead_pair = np.zeros(len(pairs), dtype=bool)
+        while True:
+            pending = np.flatnonzero(~done & ~dead_pair[cand["pair"][order]])[: p.collision_batch]
+            if pending.size == 0:
+                break
+            done[pending] = True
+            b = order[pending]
             checked += b.size
-            res = self._check(cand, b, object_tree, obj, normals, scene_tree, scene, keypoints, request.part_radius)
+            res = self._check(cand, b, obj_chk, normals_chk, scene_tree, scene, keypoints, request.part_radius)
             ok = res.pop("ok")
-            n_too_wide += int(res.pop("too_wide").sum())
+            too_wide = res.pop("too_wide")
+            n_too_wide += int(too_wide.sum())
+            dead_pair[cand["pair"][b[too_wide]]] = True
             kept.append({"idx": b[ok], **{k: v[ok] for k, v in res.items()}})
             n_kept += int(ok.sum())
             if n_kept >= wanted:
@@ -280,7 +300,6 @@ class GraspPlanner:
         self,
         cand: dict[str, np.ndarray],
         idx: np.ndarray,
-        object_tree: cKDTree,
         obj: np.ndarray,
         normals: np.ndarray,
         scene_tree: cKDTree | None,
@@ -304,7 +323,8 @@ class GraspPlanner:
         """
         p, g = self.params, self.gripper
         R, t = cand["R"][idx], cand["t"][idx]
-        closing = simulate_closing(g, R, t, object_tree, obj, normals)
+        local = to_tcp_frame(R, t, obj)
+        closing = simulate_closing(g, local, np.matmul(normals[None, :, :], R))
         cos_cone = float(np.cos(np.arctan(p.antipodal.friction_coef)))
         width = np.where(closing.count > 0, closing.width, np.inf)
         align = np.minimum(closing.align_min, closing.align_max)
@@ -315,13 +335,20 @@ class GraspPlanner:
         y_axis, z_axis = R[:, :, 1], R[:, :, 2]
         t = t + y_axis * shift[:, None]
         opening = np.minimum(width + 2.0 * p.finger_clearance, g.max_width)
-        bc, bh = g.check_boxes(opening)
-        hits = points_in_boxes(R, t, bc, bh, object_tree, obj)[0].sum(axis=1)
+        # Object collisions at the centred pose: shift the TCP-frame coordinates instead of recomputing them.
+        sel = np.flatnonzero(ok)
+        local_sel = local[sel] - np.stack([np.zeros(sel.size), shift[sel], np.zeros(sel.size)], axis=1)[:, None, :]
+        bc, bh = g.boxes(opening[sel])
+        hits = np.zeros(idx.size, dtype=np.int64)
+        hits[sel] = count_in_boxes_local(local_sel, bc, bh).sum(axis=1)
+        ok &= hits <= p.max_collision_points
         near = np.zeros(idx.size, dtype=np.int64)
-        if scene_tree is not None:
-            scene_counts, scene_grown = collision_counts(g, R, t, opening, scene_tree, scene, margin=p.clearance_margin)
-            hits = hits + scene_counts.sum(axis=1)
-            near = (scene_grown - scene_counts).sum(axis=1)
+        sel = np.flatnonzero(ok)
+        if scene_tree is not None and sel.size:
+            scene_counts, scene_grown = collision_counts(g, R[sel], t[sel], opening[sel], scene_tree, scene,
+                                                         margin=p.clearance_margin)
+            hits[sel] += scene_counts.sum(axis=1)
+            near[sel] = (scene_grown - scene_counts).sum(axis=1)
         ok &= hits <= p.max_collision_points
         pad = t - z_axis * cand["depth"][idx][:, None]
         contacts = np.stack([pad - y_axis * (width / 2.0)[:, None], pad + y_axis * (width / 2.0)[:, None]], axis=1)

@@ -12,6 +12,7 @@ from maestro_grasp.gripper_model import (
     in_collision,
     points_in_boxes,
     simulate_closing,
+    to_tcp_frame,
 )
 
 TOP_DOWN = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])  # columns x, y, z (z = -Z)
@@ -71,7 +72,7 @@ def test_closing_on_a_sphere_finds_its_diameter() -> None:
     rot = np.repeat(TOP_DOWN[None], 2, axis=0)
     # TCP 1 cm below the equator (contacts at the equator), and far off to the side (nothing between the fingers).
     pos = np.array([[0.0, 0.0, -0.01], [0.2, 0.0, -0.01]])
-    res = simulate_closing(FRANKA_HAND, rot, pos, cKDTree(pts), pts, n)
+    res = simulate_closing(FRANKA_HAND, to_tcp_frame(rot, pos, pts), np.matmul(n[None], rot))
     assert res.count[0] > 50 and res.count[1] == 0
     assert res.width[0] == pytest.approx(2 * r, abs=0.003)
     assert min(res.align_min[0], res.align_max[0]) > 0.95

@@ -14,7 +14,7 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/config", glob("config/*")),
     ],
-    package_data={PACKAGE: ["py.typed", "prompts/*.md", "models/*.md"]},
+    package_data={PACKAGE: ["py.typed", "prompts/*.md", "models/*.md", "generated/*"]},
     include_package_data=True,
     install_requires=["setuptools"],
     zip_safe=False,

@@ -27,6 +27,8 @@ def add_task_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-substeps", type=int, default=0, help="substep budget (0 = 8)")
     parser.add_argument("--substep-timeout", type=float, default=0.0, help="seconds per substep (0 = 120)")
     parser.add_argument("--no-harness", action="store_true", help="atomic tools only (ablation)")
+    parser.add_argument("--tools", default="", choices=["", "S0", "S1", "S2", "S3"],
+                        help="tool level for the ablation ('' = every discovered tool)")
     parser.add_argument("--task", default="", help="simulated task id to score at the end")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--perturbation", default="")
@@ -109,6 +111,8 @@ def run_task(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             goal.substep_timeout = float(args.substep_timeout)
             goal.harness = not args.no_harness
             goal.task = args.task
+            if hasattr(goal, "tools"):
+                goal.tools = args.tools
             goal.seed = args.seed
             goal.perturbation = args.perturbation
             printer = FeedbackPrinter(out, args.quiet)

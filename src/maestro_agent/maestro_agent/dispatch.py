@@ -64,6 +64,8 @@ class ToolDispatcher:
         self.store = store or msgconv.RefStore()
         self.on_call = on_call
         self.substep = 0
+        self.allowed: frozenset[str] | None = None     # tool level restriction (None = every discovered tool)
+        self.level = ""
         self._handles: dict[str, _Running] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -108,6 +110,9 @@ class ToolDispatcher:
 
     # -- calls ------------------------------------------------------------------------------------------
     def _lookup(self, name: str) -> ToolInfo | dict[str, Any]:
+        if self.allowed is not None and name not in self.allowed and name != "stop":
+            return error_result(UNAVAILABLE, f"tool '{name}' is not offered at tool level {self.level}; use "
+                                             f"{', '.join(sorted(self.allowed))}")
         info = self.registry.get(name)
         if info is None:
             return error_result(UNAVAILABLE, self.registry.unavailable_message(name))

@@ -23,13 +23,13 @@ from maestro_agent.dispatch import ToolDispatcher
 from maestro_agent.models.base import AgentModel, AgentStep, ModelError, PlanContext, ReactContext, ReflectContext
 from maestro_agent.observations import ObservationCollector
 from maestro_agent.recorder import TraceRecorder
-from maestro_agent.registry import ToolRegistry
+from maestro_agent.registry import ToolRegistry, tool_level
 from maestro_agent.sandbox import ExecResult, SandboxError, SandboxProcess
 
 LOG = logging.getLogger("maestro_agent.loop")
 
 # RunTask result codes (maestro_interfaces/action/RunTask.action) and common codes.
-NONE, CANCELLED = 0, 5
+NONE, INVALID_ARGUMENT, CANCELLED = 0, 2, 5
 BUSY_WITH_TASK, MODEL_FAILED, SUBSTEP_BUDGET, SANDBOX_FAILED = 901, 902, 903, 904
 DEFAULT_MAX_SUBSTEPS = 8
 DEFAULT_SUBSTEP_TIMEOUT = 120.0
@@ -45,6 +45,7 @@ class LoopConfig:
     max_substeps: int = DEFAULT_MAX_SUBSTEPS
     substep_timeout: float = DEFAULT_SUBSTEP_TIMEOUT
     harness: bool = True
+    tools: str = ""             # tool level of the ablation: "S0".."S3", "" = every discovered tool
     seed: int = 0
     perturbation: str = ""
     model_retries: int = 1
@@ -213,8 +214,9 @@ class AgentLoop:
     def _prepare_tools(self, harness: bool) -> str:
         """Refresh the registry, (re)load stubs into the sandbox when tools changed; returns the API docs."""
         self.registry.refresh()
-        fingerprint = self.registry.fingerprint()
-        specs = self.registry.specs()
+        allowed = self.dispatcher.allowed
+        specs = [s for s in self.registry.specs() if allowed is None or s.tool in allowed]
+        fingerprint = f"{self.registry.fingerprint()}-{self.dispatcher.level}-{len(specs)}"
         docs = stubgen.render_docs(specs, harness_docs() if harness else "")
         if fingerprint != self._fingerprint:
             self._fingerprint = fingerprint
@@ -229,9 +231,15 @@ class AgentLoop:
         max_sub = cfg.max_substeps if cfg.max_substeps > 0 else DEFAULT_MAX_SUBSTEPS
         timeout = cfg.substep_timeout if cfg.substep_timeout > 0 else DEFAULT_SUBSTEP_TIMEOUT
         self.dispatcher.reset()
+        try:
+            self.dispatcher.allowed = tool_level(cfg.tools)
+            self.dispatcher.level = cfg.tools.strip().upper()
+        except ValueError as exc:
+            return LoopResult("FAILED", 0, error_code=INVALID_ARGUMENT, error_msg=str(exc),
+                              trace_dir=str(self.recorder.folder))
         self.recorder.event("trial_start", instruction=cfg.instruction, task=cfg.task, model=getattr(
             self.model, "name", "?"), max_substeps=max_sub, substep_timeout=timeout, harness=cfg.harness,
-            seed=cfg.seed, perturbation=cfg.perturbation, sandbox_mode=self.sandbox.mode,
+            tools=cfg.tools, seed=cfg.seed, perturbation=cfg.perturbation, sandbox_mode=self.sandbox.mode,
             embodiment=self.profile.get("name", ""))
         result = self._trial(cfg, max_sub, timeout)
         result.trace_dir = str(self.recorder.folder)

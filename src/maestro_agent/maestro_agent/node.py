@@ -130,7 +130,8 @@ class AgentNode(Node):
         if goal_handle.is_cancel_requested:
             loop.cancel.set()
         cfg = LoopConfig(instruction=instruction, task=goal.task, max_substeps=goal.max_substeps,
-                         substep_timeout=goal.substep_timeout, harness=goal.harness, seed=goal.seed,
+                         substep_timeout=goal.substep_timeout, harness=goal.harness,
+                         tools=getattr(goal, "tools", ""), seed=goal.seed,
                          perturbation=goal.perturbation)
         self.get_logger().info(f"task: {instruction!r} (model {getattr(model, 'name', spec)}, trace {folder})")
         try:

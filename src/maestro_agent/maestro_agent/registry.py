@@ -24,6 +24,22 @@ TOOL_NAMESPACES: tuple[str, ...] = ("/perception", "/grasp", "/control", "/polic
 NOT_TOOLS: frozenset[str] = frozenset({"/perception/select_backend", "/control/reset_estop"})
 UNAVAILABLE = 6
 _ACTION_SUFFIX = "/_action/send_goal"
+
+_S0 = frozenset({"capture_images", "get_robot_state", "stop", "move_to_pose", "move_joints", "follow_cartesian_path",
+                 "gripper", "move_base"})
+_S1 = _S0 | {"detect_objects", "point_to", "segment", "query_semantic_map"}
+_S2 = _S1 | {"plan_grasps", "run_policy"}
+#: Tool levels of the ablation (RunTask.tools): S0 cameras + motion, S1 + perception, S2 + grasp planning (and the
+#: learned policy), S3 + 3D geometry = every tool; "" = every discovered tool. None = no restriction.
+TOOL_LEVELS: dict[str, frozenset[str] | None] = {"S0": _S0, "S1": _S1, "S2": _S2, "S3": None, "": None}
+
+
+def tool_level(level: str) -> frozenset[str] | None:
+    """Allowed tool names of ``level`` (None = all); raises ValueError for an unknown level."""
+    key = (level or "").strip().upper()
+    if key not in TOOL_LEVELS:
+        raise ValueError(f"unknown tool level {level!r}; use one of S0, S1, S2, S3 or '' (all)")
+    return TOOL_LEVELS[key]
 _PKG = stubgen.INTERFACE_PACKAGE
 
 

@@ -182,3 +182,18 @@ def test_model_failure_and_crash_are_reported(agent_env: Any) -> None:
     assert "TimeoutError" in (model.contexts[1].error or "")
     assert "False" in model.contexts[2].stdout
     assert threading.active_count() < 60
+
+
+def test_tool_level_restricts_the_stubs(agent_env: Any) -> None:
+    model = ScriptedModel([
+        AgentStep(code="print('detect_objects' in dir(), 'gripper' in dir())\n"),
+        AgentStep(verdict="TASK_COMPLETE"),
+    ])
+    agent_env["holder"]["model"] = model
+    res = _result(_send(agent_env["client"], None, instruction="grip", tools="S0"))
+    assert res.verdict == "TASK_COMPLETE"
+    assert model.contexts[1].stdout.strip() == "False True"
+    docs = model.contexts[0].api_docs
+    assert "### detect_objects(" not in docs and "### gripper(" in docs
+    res = _result(_send(agent_env["client"], None, instruction="grip", tools="S9"))
+    assert res.error_code == 2 and "tool level" in res.error_msg

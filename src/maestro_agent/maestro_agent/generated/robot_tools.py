@@ -185,7 +185,7 @@ def plan_grasps(label: str = '', instance_id: int = 0, camera: str = '', object_
 
     Args:
         label (str): object to grasp; used to fetch its cloud when object_cloud is empty
-        instance_id (int): -1 = best match for label
+        instance_id (int): -1 (default) = best match for label
         camera (str): camera used to fetch clouds; "" = main camera
         object_cloud (CloudRef): optional object cloud (base frame); empty = ask perception for label
         part (str): "" = whole object; a part name such as "handle", "rim"

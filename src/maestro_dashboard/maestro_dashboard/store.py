@@ -37,15 +37,14 @@ def read_joint_states(bag: Path, rate_hz: float = JOINT_RATE_HZ) -> dict[str, An
     if not bag.is_file():
         return out
     try:
-        from mcap_ros2.reader import read_ros2_messages
+        from maestro_dashboard.recorder.bag import iter_bag
 
         last = -1e18
-        for m in read_ros2_messages(str(bag), topics=["/joint_states"]):
-            t = m.log_time_ns * 1e-9
+        for _topic, log_time, msg in iter_bag(bag, ["/joint_states"]):
+            t = log_time * 1e-9
             if t - last < 1.0 / rate_hz - 1e-6:
                 continue
             last = t
-            msg = m.ros_msg
             names = list(msg.name)
             if not out["names"]:
                 out["names"] = names

@@ -8,6 +8,7 @@ into a complete, indexed MCAP.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -119,6 +120,17 @@ class McapBagWriter:
             finally:
                 self._file.flush()
                 self._file.close()
+
+
+def iter_bag(path: str | Path, topics: list[str] | None = None) -> Iterator[tuple[str, int, Any]]:
+    """Decoded messages of an MCAP bag: (topic, log time ns, message object), in log-time order."""
+    from mcap.reader import make_reader
+    from mcap_ros2.decoder import DecoderFactory
+
+    with open(path, "rb") as f:
+        reader = make_reader(f, decoder_factories=[DecoderFactory()])
+        for _schema, channel, message, decoded in reader.iter_decoded_messages(topics=topics, log_time_order=True):
+            yield channel.topic, message.log_time, decoded
 
 
 def recover_mcap(src: str | Path, dst: str | Path) -> dict[str, Any]:

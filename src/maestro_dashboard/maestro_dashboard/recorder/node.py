@@ -32,6 +32,7 @@ DEFAULT_TOPICS = [
     "/perception/*", "/grasp/*", "/control/*", "/agent/events", "/estop",
 ]
 DEFAULT_EXCLUDE = ["/*/segmentation", "/*/_action/*", "/parameter_events", "/rosout"]
+EVENTS_TYPE = "std_msgs/msg/String"
 
 
 def message_class(type_name: str) -> Any:
@@ -91,6 +92,8 @@ class BagRecorderNode(Node):
 
     # ---------------------------------------------------------------- discovery
     def _wanted(self, topic: str) -> bool:
+        if topic == self.events_topic:
+            return False  # written from _on_event, in order with the session start/stop
         return (any(fnmatch.fnmatchcase(topic, p) for p in self.patterns)
                 and not any(fnmatch.fnmatchcase(topic, p) for p in self.exclude))
 
@@ -144,15 +147,23 @@ class BagRecorderNode(Node):
             return
         kind = event.get("type") or event.get("event")
         if kind == "trial_start":
-            trace_dir = event.get("trace_dir") or ""
+            trace_dir = event.get("trace_dir") or event.get("folder") or event.get("trial_dir") or ""
             if not trace_dir and self.default_dir:
                 trace_dir = str(Path(self.default_dir) / time.strftime("trial_%Y%m%d_%H%M%S"))
             if not trace_dir:
                 self.get_logger().warning("trial_start without trace_dir and no default_dir: not recording")
                 return
             self.start(trace_dir, str(event.get("trial_id") or Path(trace_dir).name))
-        elif kind == "trial_end":
+        self._record_event(msg)
+        if kind == "trial_end":
             threading.Thread(target=self.stop, name="bag-close", daemon=True).start()
+
+    def _record_event(self, msg: String) -> None:
+        session = self.session
+        if session is not None:
+            from rclpy.serialization import serialize_message
+
+            session.offer(self.events_topic, serialize_message(msg))
 
     # ---------------------------------------------------------------- sessions
     def _video_topics(self) -> dict[str, str]:
@@ -177,6 +188,7 @@ class BagRecorderNode(Node):
             return
         for topic, (type_name, qos) in self._types.items():
             session.add_topic(topic, type_name, qos)
+        session.add_topic(self.events_topic, EVENTS_TYPE)
         now = time.time_ns()
         for topic, msgs in self._latched.items():
             for data in list(msgs):

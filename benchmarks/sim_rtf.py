@@ -15,10 +15,10 @@ import time
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from maestro_sim.rendering import SceneRenderer  # noqa: E402
-from maestro_sim.world import World  # noqa: E402
+from maestro_sim.rendering import SceneRenderer
+from maestro_sim.world import World
 
 
 def main() -> None:

@@ -12,14 +12,14 @@ import pytest
 import rclpy
 from builtin_interfaces.msg import Duration
 from control_msgs.action import FollowJointTrajectory, GripperCommand
-from maestro_common.ros_testing import SpinningExecutor, unique_name, wait_for
-from maestro_interfaces.srv import EvaluateTask, GetSceneGroundTruth, ListTasks, ResetScene
 from rclpy.action import ActionClient
 from rclpy.context import Context
 from rclpy.node import Node
 from sensor_msgs.msg import Image, JointState
 from trajectory_msgs.msg import JointTrajectoryPoint
 
+from maestro_common.ros_testing import SpinningExecutor, unique_name, wait_for
+from maestro_interfaces.srv import EvaluateTask, GetSceneGroundTruth, ListTasks, ResetScene
 from maestro_sim.node import SimNode
 
 ARM = [f"panda_joint{i}" for i in range(1, 8)]

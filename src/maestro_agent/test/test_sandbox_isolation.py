@@ -171,3 +171,17 @@ def test_exceptions_come_back_as_traceback_text(sandbox: SandboxProcess) -> None
 def test_stdout_is_capped(sandbox: SandboxProcess) -> None:
     res = sandbox.execute("for i in range(30000):\n    print('x' * 20)\n", 1, 30)
     assert res.ok and res.stdout_truncated and len(res.stdout) <= 200_000
+
+
+def test_fallback_mode_without_bubblewrap_still_limits_and_checks(tmp_path: Path, caplog: Any) -> None:
+    with caplog.at_level("WARNING"):
+        sp = SandboxProcess(_echo_handler, None, SandboxConfig(mode="fallback", scratch_dir=str(tmp_path / "s")))
+    assert sp.mode == "fallback" and "SANDBOX FALLBACK" in caplog.text
+    try:
+        assert sp.execute("v = 5", 1, 10).ok
+        assert sp.execute("print(v * 2)", 2, 10).stdout.strip() == "10"
+        assert "import of 'os'" in sp.execute("import os", 3, 10).error
+        assert "PermissionError" in sp.execute(f"open({str(Path(__file__))!r})", 4, 10).error
+        assert sp.execute("while True:\n    pass\n", 5, 1.0).timed_out
+    finally:
+        sp.close()

@@ -19,7 +19,7 @@ import open3d as o3d
 class AntipodalParams:
     """Sampling parameters (metres, radians)."""
 
-    friction_coef: float = 0.4  # friction cone half angle = atan(mu) ~ 21.8 deg
+    friction_coef: float = 0.5  # friction cone half angle = atan(mu) ~ 26.6 deg (rubber pads)
     num_anchors: int = 256  # first contacts drawn from the cloud
     max_pairs: int = 1500  # antipodal pairs kept (sampled by quality)
     pairs_per_anchor: int = 8  # at most this many pairs share a first contact

@@ -71,13 +71,13 @@ class GraspNode(LifecycleNode):
                                             max_value=60.0)
         self.p_tf_timeout = declare(self, "tf_timeout", 0.5, "seconds to wait for a TF lookup", min_value=0.0,
                                     max_value=10.0)
-        self.p_cloud_voxel = declare(self, "cloud_voxel", 0.004, "voxel size asked of perception for object clouds, m",
+        self.p_cloud_voxel = declare(self, "cloud_voxel", 0.003, "voxel size asked of perception for object clouds, m",
                                      min_value=0.0, max_value=0.05)
         self.p_depth_stride = declare(self, "depth_stride", 2, "use every n-th depth pixel for the scene cloud",
                                       min_value=1, max_value=16)
         self.p_max_depth = declare(self, "max_depth", 2.5, "ignore depth beyond this for the scene cloud, m",
                                    min_value=0.1, max_value=20.0)
-        self.p_friction = declare(self, "friction_coef", 0.4, "friction coefficient for the antipodal test",
+        self.p_friction = declare(self, "friction_coef", 0.5, "friction coefficient for the antipodal test",
                                   min_value=0.05, max_value=2.0)
         self.p_anchors = declare(self, "num_anchors", 256, "first contacts sampled per request", min_value=8,
                                  max_value=4096)

@@ -5,7 +5,7 @@ import numpy as np
 from maestro_grasp import synthetic
 from maestro_grasp.antipodal import AntipodalParams, estimate_normals, sample_antipodal_pairs
 
-COS_CONE = np.cos(np.arctan(0.4))
+COS_CONE = np.cos(np.arctan(AntipodalParams().friction_coef))
 
 
 def test_normals_match_sphere_surface() -> None:

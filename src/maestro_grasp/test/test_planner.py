@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 
 from maestro_grasp import synthetic
+from maestro_grasp.antipodal import AntipodalParams
 from maestro_grasp.errors import INVALID_ARGUMENT, NO_GRASPS, OBJECT_TOO_WIDE, InvalidRequest, NoGrasps, ObjectTooWide
 from maestro_grasp.gripper_model import FRANKA_HAND, PIPER_GRIPPER, collision_counts
 from maestro_grasp.planner import ApproachMode, GraspPlanner, GraspRequest
 
-COS_CONE = np.cos(np.arctan(0.4))
+COS_CONE = np.cos(np.arctan(AntipodalParams().friction_coef))
 TABLE = synthetic.table(size=0.5)
 
 

@@ -283,6 +283,8 @@ class ControlNode(LifecycleNode):
             for m in self._motions.values():
                 if m.goal_handle is not None and bytes(m.goal_handle.goal_id.uuid) == bytes(goal_handle.goal_id.uuid):
                     m.stop("cancelled")
+                    if m.group == "arm" and self.traj is not None:
+                        self.traj.cancel_active()  # stop now; the execute loop then sends the hold
         return CancelResponse.ACCEPT
 
     def _stop_all(self, reason: str) -> None:
@@ -290,7 +292,10 @@ class ControlNode(LifecycleNode):
             motions = list(self._motions.values())
         for m in motions:
             m.stop(reason)
-        self._hold_arm(decelerate=(reason == "estop"))
+        if reason == "estop":
+            self._hold_arm(decelerate=True)  # category-1 stop: decelerate along the current motion, then hold
+        elif self.traj is not None:
+            self.traj.cancel_active()
         if self.cmd_vel is not None:
             self.cmd_vel.publish(Twist())
 
@@ -314,8 +319,8 @@ class ControlNode(LifecycleNode):
             goal_handle.succeed()
         except (MotionInterrupted, Interrupted):
             reason = motion.reason if motion else "cancelled"
-            if group == "arm" and reason in ("cancelled", "stopped"):
-                self._hold_arm(decelerate=False)
+            if group == "arm" and reason in ("cancelled", "stopped") and self.traj is not None:
+                self.traj.cancel_active()  # a cancelled FJT goal holds the current position (ros2_control, sim)
             if group == "base" and self.cmd_vel is not None:
                 self.cmd_vel.publish(Twist())
             codes = {"cancelled": (CANCELLED, "cancelled by the caller"),
@@ -445,7 +450,10 @@ class ControlNode(LifecycleNode):
                 motion.stop("timeout")
             on_progress(p)
 
-        out = self.traj.execute(traj.to_msg(m.joint_names), traj.duration, motion.interrupt, progress)
+        msg = traj.to_msg(m.joint_names)
+        if len(msg.points) > 1:  # no point at t = 0: the controller starts from its actual state (as JTC does)
+            msg.points = msg.points[1:]
+        out = self.traj.execute(msg, traj.duration, motion.interrupt, progress)
         if out.interrupted:
             if motion.reason == "timeout":
                 self._hold_arm(decelerate=False)
@@ -712,6 +720,10 @@ class ControlNode(LifecycleNode):
             "xyz")[2]
         return float(p.position.x), float(p.position.y), float(yaw)
 
+    def _odom_frame(self) -> str:
+        """Frame of /odom poses (the odom message's header; 'odom' on a real robot, the sim's root in sim)."""
+        return (self._odom.header.frame_id.strip().lstrip("/") if self._odom is not None else "") or "odom"
+
     def _base_grid(self, centre: np.ndarray) -> OccupancyGrid:
         grid = OccupancyGrid.empty(centre, 10.0, 0.05)
         if self._depth is None:
@@ -725,8 +737,7 @@ class ControlNode(LifecycleNode):
             depth = depth[..., 0]
         k = info.k
         pts = depth_to_points(depth, k[0], k[4], k[2], k[5], stride=4, max_range=5.0)
-        odom = self.model.base.get("odom_frame", "odom") if self.model and self.model.base else "odom"
-        cam = self._lookup(odom, img.header.frame_id or info.header.frame_id)
+        cam = self._lookup(self._odom_frame(), img.header.frame_id or info.header.frame_id)
         grid.mark_points(pts @ cam[:3, :3].T + cam[:3, 3])
         return grid
 
@@ -748,8 +759,11 @@ class ControlNode(LifecycleNode):
             max_v = float(req.max_speed) or float(m.base.get("max_linear", 0.5))
             if max_v <= 0 or pos_tol <= 0 or yaw_tol <= 0:
                 raise InvalidArgument("tolerances and max_speed must be positive")
-            frame = req.target.header.frame_id.strip() or "odom"
-            goal = self._lookup("odom", frame) @ _pose_matrix(req.target.pose, allow_zero_quat=True)
+            frame = req.target.header.frame_id.strip().lstrip("/")
+            x, y, yaw = self._base_pose()
+            odom_frame = self._odom_frame()
+            to_odom = np.eye(4) if frame in ("", "odom", odom_frame) else self._lookup(odom_frame, frame)
+            goal = to_odom @ _pose_matrix(req.target.pose, allow_zero_quat=True)
             goal_xy = goal[:2, 3]
             goal_yaw = math.atan2(goal[1, 0], goal[0, 0])
             x, y, yaw = self._base_pose()

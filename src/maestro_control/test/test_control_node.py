@@ -16,7 +16,7 @@ from std_msgs.msg import Bool
 
 from maestro_common.errors import CANCELLED, ESTOPPED, INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, UNKNOWN_FRAME
 from maestro_common.profiles import load_profile
-from maestro_common.ros_testing import unique_name, wait_for
+from maestro_common.ros_testing import SpinningExecutor, unique_name, wait_for
 from maestro_control.control_node import NO_BASE, NO_IK_SOLUTION, PREEMPTED, ControlNode
 from maestro_control.fake_controllers import FakeControllers
 from maestro_interfaces.action import FollowCartesianPath, Gripper, MoveBase, MoveJoints, MoveToPose
@@ -71,8 +71,16 @@ class Harness:
 
 
 @pytest.fixture()
-def h(spinning: Any, ros_context: Any) -> Harness:
-    return Harness(spinning, ros_context)
+def busy_spinning(ros_context: Any) -> Any:
+    """An executor with enough threads for blocking action callbacks on three nodes."""
+    ex = SpinningExecutor(ros_context, threads=10)
+    yield ex
+    ex.close()
+
+
+@pytest.fixture()
+def h(busy_spinning: Any, ros_context: Any) -> Harness:
+    return Harness(busy_spinning, ros_context)
 
 
 def _pose(x: float, y: float, z: float, quat: tuple[float, float, float, float] = (1.0, 0.0, 0.0, 0.0),
@@ -228,8 +236,8 @@ def test_cartesian_path_fraction(h: Harness) -> None:
     assert res.error_code == FollowCartesianPath.Result.CARTESIAN_INCOMPLETE and 0 < res.fraction < 1
 
 
-def test_gripper_holding_and_moveit_unavailable(spinning: Any, ros_context: Any) -> None:
-    h = Harness(spinning, ros_context, planner="moveit", object_width=0.03)
+def test_gripper_holding_and_moveit_unavailable(busy_spinning: Any, ros_context: Any) -> None:
+    h = Harness(busy_spinning, ros_context, planner="moveit", object_width=0.03)
     g = Gripper.Goal()
     g.command = Gripper.Goal.CLOSE
     res = h.result(h.send("gripper", g))

@@ -7,6 +7,7 @@ MultiThreadedExecutor, so the node stays responsive (cancel, feedback, tool call
 """
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
+from std_msgs.msg import String
 
 from maestro_agent import msgconv
 from maestro_agent.dispatch import ToolDispatcher, _wait
@@ -53,6 +55,8 @@ class AgentNode(Node):
         self.sandbox_mode = str(declare(self, "sandbox_mode", "auto", "auto | bwrap | fallback",
                                          choices=["auto", "bwrap", "fallback"]))
         self.max_images = int(declare(self, "max_images", 6, "images shown to the model per substep", min_value=0, max_value=32))
+        # Every trace event is mirrored live on /agent/events (JSON) for the dashboard and the bag recorder.
+        self._events_pub = self.create_publisher(String, "/agent/events", 100)
         self._model_factory = model_factory or _create_model
         self._sandbox_config = sandbox_config
         self._group = ReentrantCallbackGroup()
@@ -96,6 +100,10 @@ class AgentNode(Node):
             with self._lock:
                 self._active, self._loop = None, None
 
+    def _publish_event(self, record: dict[str, Any]) -> None:
+        """Mirror one trace event on /agent/events."""
+        self._events_pub.publish(String(data=json.dumps(record, ensure_ascii=False)))
+
     def _run(self, goal_handle: Any, goal: RunTask.Goal, gid: bytes) -> RunTask.Result:
         instruction = goal.instruction.strip()
         if not instruction:
@@ -108,7 +116,7 @@ class AgentNode(Node):
             goal_handle.abort()
             return _result(LoopResult("FAILED", 0, error_code=2, error_msg=f"cannot create model {spec!r}: {exc}"))
         folder = self.trace_root / trial_folder_name(instruction, goal.task)
-        recorder = TraceRecorder(folder)
+        recorder = TraceRecorder(folder, on_event=self._publish_event)
         dispatcher = ToolDispatcher(self.registry, msgconv.RefStore(), on_call=lambda c: recorder.event(
             "tool_call", **c))
         observer = ObservationCollector(dispatcher, recorder, max_images=self.max_images)

@@ -14,6 +14,7 @@ import queue
 import re
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,10 @@ def png_bytes(array: Any) -> bytes:
 class TraceRecorder:
     """One trial's trace folder (see the module docstring)."""
 
-    def __init__(self, folder: str | Path, max_queue: int = 10_000) -> None:
+    def __init__(self, folder: str | Path, max_queue: int = 10_000,
+                 on_event: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.folder = Path(folder)
+        self._on_event = on_event  # live mirror of every event (e.g. the /agent/events topic)
         (self.folder / "images").mkdir(parents=True, exist_ok=True)
         self.path = self.folder / "trace.jsonl"
         self._file = open(self.path, "a", encoding="utf-8")
@@ -81,6 +84,13 @@ class TraceRecorder:
             self._seq += 1
             seq = self._seq
         record = {"v": SCHEMA_VERSION, "seq": seq, "t": time.time(), "type": type_, **fields}
+        if type_ == "trial_start":
+            record.setdefault("trace_dir", str(self.folder.resolve()))
+        if self._on_event is not None:
+            try:
+                self._on_event(_jsonable(record))
+            except Exception as exc:
+                LOG.warning("live event mirror failed: %s", exc)
         try:
             self._queue.put_nowait(("event", record))
         except queue.Full:

@@ -5,6 +5,7 @@ timed out and recorded as such, its stack is restarted, and the run goes on. Fin
 """
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -17,7 +18,7 @@ from maestro_eval.stack import Stack, StackError
 from maestro_eval.suite import TrialSpec
 from maestro_eval.trace_stats import read_trace_stats
 
-BASE_DOMAIN = 60  # worker i uses ROS_DOMAIN_ID = BASE_DOMAIN + i
+BASE_DOMAIN = int(os.environ.get("MAESTRO_EVAL_BASE_DOMAIN", "60"))  # worker i uses ROS_DOMAIN_ID = BASE_DOMAIN + i
 
 
 def _call(node: Any, context: Any, srv_type: Any, name: str, request: Any, timeout: float) -> Any:

@@ -21,8 +21,8 @@ import pytest
 
 
 def isolated_domain_id() -> int:
-    """A ROS domain id for this process (1..100), stable for the process."""
-    return int(os.environ.get("MAESTRO_TEST_DOMAIN_ID", 1 + os.getpid() % 100))
+    """A ROS domain id for this process (1..215), stable for the process."""
+    return int(os.environ.get("MAESTRO_TEST_DOMAIN_ID", 1 + os.getpid() % 215))
 
 
 def ros_test_env(extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -1,0 +1,78 @@
+"""Oracle for fold_towel (test-only): pinch each corner from above (fingers closing along the diagonal, the inner
+pad 1 cm inside the corner, pressing lightly: the cloth bunches up between the pads), lift it, carry it over its
+target (the centre vertex, or the far corner for the fold-in-half verb), lower, release."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from maestro_sim.oracles.common import TOP_DOWN, Oracle, rot_z
+from maestro_sim.tasks.tabletop.fold_towel import VERTEX_RADIUS, vertex_body
+from maestro_sim.world import World
+
+PINCH_GAP = 0.04
+INWARD = 0.01       # m from the corner towards the target
+PRESS = 0.006       # m above the corner vertex centre
+
+
+def pinch_corner(o: Oracle, world: World, corner: int, target: int, tries: int = 3, lift: float = 0.1) -> bool:
+    """Pinch vertex ``corner`` and lift it by ``lift``; retries with another inward offset when it slipped."""
+    for attempt in range(tries):
+        c = world.body_pos(vertex_body(corner))
+        d = world.body_pos(vertex_body(target)) - c
+        d[2] = 0.0
+        u = d / np.linalg.norm(d)
+        psi = (math.atan2(u[1], u[0]) % math.pi) - math.pi / 2  # closing axis (tcp +y) along u, wrist mid-range
+        rot = rot_z(psi) @ TOP_DOWN
+        p = c + (INWARD + 0.003 * attempt) * u
+        world.set_gripper(PINCH_GAP)
+        o.move_tcp(p + [0, 0, 0.08], rot, duration=1.0)
+        o.move_tcp(p + [0, 0, PRESS], rot, steps=3, duration=1.0)
+        o.gripper(0.0, wait=0.6)
+        o.move_tcp(p + [0, 0, lift], rot, steps=3, duration=1.0)
+        if world.body_pos(vertex_body(corner))[2] > c[2] + 0.04:  # the corner hangs a few cm under the pads
+            return True
+        o.gripper(PINCH_GAP, wait=0.3)
+    return False
+
+
+def fold_corner(o: Oracle, world: World, corner: int, target: int, waypoints: int = 7) -> bool:
+    """Move towel vertex ``corner`` onto vertex ``target`` along a half circle about the fold line (so the rest of
+    the cloth is not dragged); False when the corner could not be picked up."""
+    c0 = world.body_pos(vertex_body(corner))
+    if not pinch_corner(o, world, corner, target, lift=0.1):
+        return False
+    _, rot = world.tcp_pose()
+    t = world.body_pos(vertex_body(target))
+    hinge = (c0 + t) / 2
+    r = float(np.linalg.norm((t - c0)[:2])) / 2
+    u = (t - c0) / max(1e-6, float(np.linalg.norm(t - c0)))
+    u[2] = 0.0
+    start = world.tcp_pose()[0]
+    for k in range(1, waypoints + 1):  # second half of the fold circle, from the lifted corner to over the target
+        phi = math.pi / 2 + math.pi / 2 * k / waypoints
+        p = hinge - r * math.cos(phi) * u + np.array([0.0, 0.0, max(r * math.sin(phi), 0.04)])
+        if k == 1:
+            p[2] = max(p[2], start[2])
+        o.move_tcp(p, rot, duration=0.4, settle=0.0)
+    t = world.body_pos(vertex_body(target))
+    o.move_tcp(np.array([t[0], t[1], t[2] + 2 * VERTEX_RADIUS + 0.006]), rot, steps=2, duration=0.6)
+    o.gripper(world.robot.gripper_max_gap, wait=0.5)
+    o.move_tcp(np.array([t[0], t[1], t[2] + 0.08]), rot, steps=2, duration=0.8)
+    return True
+
+
+def run(world: World) -> Oracle:
+    """Solve the scene's variant with ground truth."""
+    o = Oracle(world)
+    task = world.task
+    corners = task.corners
+    if task.variant == "half":
+        fold_corner(o, world, corners[0], corners[2])
+        fold_corner(o, world, corners[1], corners[3])
+    else:
+        for corner in corners:
+            fold_corner(o, world, corner, task.centre)
+    o.wait(0.8)
+    return o

@@ -38,9 +38,9 @@ function indexTrial(tr) {
   return tr;
 }
 
-function lastIndexLE(arr, T, key = (x) => x) {  // binary search: last i with key(arr[i]) <= T, else -1
+function lastIndexLE(arr, T, key = (x) => x) {  // binary search: last i with key(arr[i]) <= T (+1 ms: float stamps), else -1
   let lo = 0, hi = arr.length - 1, ans = -1;
-  while (lo <= hi) { const mid = (lo + hi) >> 1; if (key(arr[mid]) <= T + 1e-9) { ans = mid; lo = mid + 1; } else hi = mid - 1; }
+  while (lo <= hi) { const mid = (lo + hi) >> 1; if (key(arr[mid]) <= T + 1e-3) { ans = mid; lo = mid + 1; } else hi = mid - 1; }
   return ans;
 }
 
@@ -490,6 +490,7 @@ function onLiveEvent(msg) {
   if (S.trialId !== LIVE_ID || !S.trial) return;
   S.trial.events.push(ev);
   indexTrial(S.trial);
+  if (S.follow) S.T = ev.type === "trial_end" ? S.trial.duration : Math.max(S.T, ev.rel_end ?? ev.rel);
   if (ev.type === "trial_end") { $("task-status").textContent = `trial finished: ${ev.verdict || ""}`; loadTrials(LIVE_ID); }
   scheduleRender();
 }

@@ -180,7 +180,7 @@ class PlanGrasps:
     OBJECT_TOO_WIDE = 203
 
 
-def plan_grasps(label: str = '', instance_id: int = 0, camera: str = '', object_cloud: CloudRef | None = None, part: str = '', part_keypoints: list[Keypoint] | None = None, part_radius: float = 0.0, approach_mode: int = 0, approach_axis: Vec3 | None = None, max_approach_angle: float = 0.0, max_candidates: int = 0, max_width: float = 0.0, check_collisions: bool = False, annotate: bool = False, timeout: float = 0.0) -> ToolResult:
+def plan_grasps(label: str = '', instance_id: int = -1, camera: str = '', object_cloud: CloudRef | None = None, part: str = '', part_keypoints: list[Keypoint] | None = None, part_radius: float = 0.0, approach_mode: int = 0, approach_axis: Vec3 | None = None, max_approach_angle: float = 0.0, max_candidates: int = 0, max_width: float = 0.0, check_collisions: bool = False, annotate: bool = False, timeout: float = 0.0) -> ToolResult:
     """Plan parallel-jaw grasps on an object cloud, checked against the scene cloud.
 
     Args:

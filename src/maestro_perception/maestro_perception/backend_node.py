@@ -492,7 +492,7 @@ class PerceptionBackend(LifecycleNode):
             t = self.tf.lookup(self.map_frame, self.base_frame)
         except ToolFailure:
             return
-        stamp = Time.from_msg(frame.stamp).nanoseconds * 1e-9 or self.get_clock().now().nanoseconds * 1e-9
+        stamp = self.get_clock().now().nanoseconds * 1e-9  # the node clock, as in query_semantic_map
         for d in seen:
             assert d.center_3d is not None
             self.semantic_map.observe(d.label, cl.transform_points(t, d.center_3d)[0], stamp, d.score,

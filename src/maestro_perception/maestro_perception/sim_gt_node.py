@@ -6,6 +6,7 @@ Masks come from ``/<camera>/segmentation`` (32SC1 instance ids); labels, instanc
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -52,12 +53,17 @@ class SimGtBackend(PerceptionBackend):
         super().__init__(node_name, **kwargs)
         self.p_gt_service = declare(self, "ground_truth_service", "/sim/get_scene_ground_truth",
                                     "GetSceneGroundTruth service of the simulator")
-        self.p_gt_timeout = declare(self, "ground_truth_timeout", 2.0, "seconds to wait for the ground truth",
+        self.p_gt_timeout = declare(self, "ground_truth_timeout", 5.0, "seconds to wait for the ground truth",
                                     min_value=0.1, max_value=30.0)
+        self.p_gt_max_age = declare(self, "ground_truth_max_age", 0.2,
+                                    "reuse a ground-truth answer younger than this (s); 0 = ask every time",
+                                    min_value=0.0, max_value=10.0)
         self.p_min_pixels = declare(self, "min_pixels", 20, "fewer visible pixels than this = not detected",
                                     min_value=1, max_value=100000)
         self.p_world_frame = declare(self, "world_frame", "world", "frame of the ground-truth poses")
         self._gt_client: Any = None
+        self._gt_cache: tuple[float, list[Any]] | None = None
+        self._gt_lock = threading.Lock()
 
     def configure_backend(self) -> None:
         """Create the ground-truth client."""
@@ -70,11 +76,16 @@ class SimGtBackend(PerceptionBackend):
             self._gt_client = None
 
     def ground_truth(self) -> list[Any]:
-        """SimObject list of the current scene."""
-        res = call_service(self._gt_client, GetSceneGroundTruth.Request(), self.p_gt_timeout, "the simulator")
-        if res.error_code != 0:
-            raise Unavailable(f"ground truth failed ({res.error_code}): {res.error_msg}")
-        return list(res.objects)
+        """SimObject list of the current scene (cached for ``ground_truth_max_age`` s)."""
+        with self._gt_lock:
+            now = time.monotonic()
+            if self._gt_cache is not None and now - self._gt_cache[0] <= self.p_gt_max_age:
+                return self._gt_cache[1]
+            res = call_service(self._gt_client, GetSceneGroundTruth.Request(), self.p_gt_timeout, "the simulator")
+            if res.error_code != 0:
+                raise Unavailable(f"ground truth failed ({res.error_code}): {res.error_msg}")
+            self._gt_cache = (time.monotonic(), list(res.objects))
+            return self._gt_cache[1]
 
     def detect(self, frame: Frame, labels: list[str], min_score: float) -> list[Detection2D]:
         """Every ground-truth object with at least ``min_pixels`` visible pixels in the segmentation render."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,12 +45,18 @@ class CameraCache:
     """Subscribes ``/<camera>/image_raw``, ``/depth``, ``/camera_info`` (+ ``/segmentation``) for every camera.
 
     Subscriptions are best-effort with depth 1, so they match reliable and best-effort publishers alike and always
-    hold the newest message.
+    hold the newest message. The last few messages of each stream are kept so that :meth:`snapshot` can pair an rgb
+    image with the depth/segmentation of the SAME stamp: large depth images are dropped more often than rgb ones on a
+    busy machine, and a depth image older than the segmentation back-projects a moved object's mask onto whatever was
+    there before (a cloud smeared along the camera rays).
     """
+
+    HISTORY = 6
 
     def __init__(self, node: Node, cameras: list[str], segmentation: bool = False, callback_group: Any = None) -> None:
         self._lock = threading.Lock()
         self._latest: dict[tuple[str, str], Any] = {}
+        self._history: dict[tuple[str, str], deque] = {}
         self.cameras = list(cameras)
         qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
         self._subs = []
@@ -66,6 +73,8 @@ class CameraCache:
         def cb(msg: Any) -> None:
             with self._lock:
                 self._latest[(cam, stream)] = msg
+                if stream != "camera_info":
+                    self._history.setdefault((cam, stream), deque(maxlen=self.HISTORY)).append(msg)
         return cb
 
     def destroy(self) -> None:
@@ -84,6 +93,19 @@ class CameraCache:
         with self._lock:
             return self._latest.get((camera, stream))
 
+    def _synced(self, camera: str, with_seg: bool) -> tuple[Any, Any, Any] | None:
+        """Newest (rgb, depth, seg) messages sharing one stamp (call with the lock held); None when there is none."""
+        def by_stamp(stream: str) -> dict[tuple[int, int], Any]:
+            return {(m.header.stamp.sec, m.header.stamp.nanosec): m
+                    for m in self._history.get((camera, stream), ())}
+        depths = by_stamp("depth")
+        segs = by_stamp("segmentation") if with_seg else {}
+        for rgb in reversed(self._history.get((camera, "image_raw"), ())):
+            key = (rgb.header.stamp.sec, rgb.header.stamp.nanosec)
+            if key in depths and (not with_seg or key in segs):
+                return rgb, depths[key], segs.get(key)
+        return None
+
     def snapshot(self, camera: str) -> Frame | None:
         """The latest frame of ``camera`` converted to numpy (rgb as (H, W, 3) uint8); None before any image."""
         with self._lock:
@@ -91,6 +113,9 @@ class CameraCache:
             depth_msg = self._latest.get((camera, "depth"))
             info = self._latest.get((camera, "camera_info"))
             seg_msg = self._latest.get((camera, "segmentation"))
+            synced = self._synced(camera, seg_msg is not None)
+        if synced is not None:
+            rgb_msg, depth_msg, seg_msg = synced
         if rgb_msg is None:
             return None
         rgb = image_to_numpy(rgb_msg)

@@ -31,7 +31,7 @@ EVENT_REQUIRED: dict[str, tuple[str, ...]] = {
     "tool_call": ("name",),
     "stdout": ("text",),
     "verdict": ("verdict",),
-    "observation": ("images",),
+    "observation": (),  # an observation may hold no image (no camera up)
     "trial_end": (),
     "reflection": (),
     "error": (),

@@ -114,3 +114,20 @@ def test_find_trials(tmp_path: Path) -> None:
     (tmp_path / "runs" / "empty").mkdir()
     found = find_trials([tmp_path / "runs", tmp_path / "runs" / "a"])
     assert [p.name for p in found] == ["a", "b"]
+
+
+def test_real_agent_recorded_trial_validates() -> None:
+    """A trial recorded by maestro_agent's TraceRecorder (RunTask node with fake tools and a scripted model)."""
+    d = Path(__file__).with_name("data") / "agent_trial"
+    t = load_trace(d)
+    assert t.issues == [], [i.to_dict() for i in t.issues]
+    assert t.meta["instruction"] == "Put the ball somewhere." and t.meta["trace_dir"]
+    assert [e["substep"] for e in t.events if e["type"] == "substep_code"] == [1, 2]
+    calls = t.tool_calls
+    assert [(c["name"], c["module"]) for c in calls] == [("detect_objects", "perception"), ("move_to_pose", "control")]
+    assert all(0 <= c["rel_start"] <= c["rel_end"] <= t.duration for c in calls)
+    assert calls[0]["images"] == ["images/0003-s1-detect_objects_annotated_result.png"]
+    assert (d / calls[0]["images"][0]).is_file()
+    lines = [e for e in t.events if e["type"] == "line"]
+    assert lines and all(isinstance(e["line"], int) and e["substep"] in (1, 2) for e in lines)
+    assert t.end["verdict"] == "TASK_COMPLETE"

@@ -126,7 +126,7 @@ function renderOutcome(st) {
   const end = st.ended;
   let html = "";
   if (end) {
-    const p = end.progress ?? null;
+    const p = end.progress != null && end.progress >= 0 ? end.progress : null;  // -1 = not evaluated
     const cls = end.success ? "ok" : "bad";
     html = `<span class="verdict ${cls}" data-testid="verdict">${esc(end.verdict || (end.success ? "SUCCESS" : "FAILED"))}</span>` +
       (p != null ? `<div class="progress" title="task progress"><div style="width:${Math.max(0, Math.min(100, p))}%"></div></div><span>${p.toFixed(0)}%</span>` : "");

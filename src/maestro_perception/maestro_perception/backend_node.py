@@ -91,6 +91,8 @@ class PerceptionBackend(LifecycleNode):
         self.p_drain_timeout = declare(self, "drain_timeout", 5.0, "seconds on_deactivate waits for calls in flight",
                                        min_value=0.0, max_value=60.0)
         self.p_publish_markers = declare(self, "publish_markers", True, "publish /perception/markers")
+        self.p_camera_qos = declare(self, "camera_qos", "reliable", "camera subscription reliability",
+                                    choices=["reliable", "best_effort"])
         self.cameras: CameraCache | None = None
         self.camera_names: list[str] = []
         self.main_camera = ""
@@ -157,7 +159,8 @@ class PerceptionBackend(LifecycleNode):
             self._read_profile()
             if self.tf is None:
                 self.tf = TfBuffer(self)
-            self.cameras = CameraCache(self, self.camera_names, self.uses_segmentation, self.cbg)
+            self.cameras = CameraCache(self, self.camera_names, self.uses_segmentation, self.cbg,
+                                       reliable=self.p_camera_qos == "reliable")
             self._markers_pub = self.create_publisher(MarkerArray, "/perception/markers", 10)
             self.configure_backend()
         except Exception as exc:  # any failure fails the transition with a clear log line

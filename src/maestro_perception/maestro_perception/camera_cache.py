@@ -44,21 +44,24 @@ class Frame:
 class CameraCache:
     """Subscribes ``/<camera>/image_raw``, ``/depth``, ``/camera_info`` (+ ``/segmentation``) for every camera.
 
-    Subscriptions are best-effort with depth 1, so they match reliable and best-effort publishers alike and always
-    hold the newest message. The last few messages of each stream are kept so that :meth:`snapshot` can pair an rgb
-    image with the depth/segmentation of the SAME stamp: large depth images are dropped more often than rgb ones on a
-    busy machine, and a depth image older than the segmentation back-projects a moved object's mask onto whatever was
-    there before (a cloud smeared along the camera rays).
+    Subscriptions are reliable by default (``reliable=False`` for drivers that publish best-effort, which a reliable
+    reader cannot match): over best-effort, Fast DDS drops most large frames (measured with maestro_sim: 1 of 13
+    segmentation images at 640x480 arrived, against 11 of 13 reliable). The last few messages of each stream are
+    kept so that :meth:`snapshot` can pair an rgb image with the depth/segmentation of the SAME stamp: large depth
+    images are dropped more often than rgb ones on a busy machine, and a depth image older than the segmentation
+    back-projects a moved object's mask onto whatever was there before (a cloud smeared along the camera rays).
     """
 
     HISTORY = 6
 
-    def __init__(self, node: Node, cameras: list[str], segmentation: bool = False, callback_group: Any = None) -> None:
+    def __init__(self, node: Node, cameras: list[str], segmentation: bool = False, callback_group: Any = None,
+                 reliable: bool = True) -> None:
         self._lock = threading.Lock()
         self._latest: dict[tuple[str, str], Any] = {}
         self._history: dict[tuple[str, str], deque] = {}
         self.cameras = list(cameras)
-        qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+        qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE if reliable else
+                         ReliabilityPolicy.BEST_EFFORT)
         self._subs = []
         streams = [("image_raw", Image), ("depth", Image), ("camera_info", CameraInfo)]
         if segmentation:

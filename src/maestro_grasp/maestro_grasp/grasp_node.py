@@ -82,6 +82,9 @@ class GraspNode(LifecycleNode):
         self.p_anchors = declare(self, "num_anchors", 256, "first contacts sampled per request", min_value=8,
                                  max_value=4096)
         self.p_seed = declare(self, "seed", 0, "random seed of the sampler (repeatable answers)")
+        self.p_camera_qos = declare(self, "camera_qos", "reliable", "camera subscription reliability (best_effort "
+                                    "lost most 640x480 depth frames: a scene cloud seconds old)",
+                                    choices=["reliable", "best_effort"])
         self.base_frame = ""
         self.camera_names: list[str] = []
         self.camera_frames: dict[str, str] = {}
@@ -107,7 +110,8 @@ class GraspNode(LifecycleNode):
             )
             if self.tf is None:
                 self.tf = TfBuffer(self)
-            qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
+            qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE if self.p_camera_qos == "reliable"
+                             else ReliabilityPolicy.BEST_EFFORT)
             for cam in self.camera_names:
                 for stream, mtype in (("image_raw", Image), ("depth", Image), ("camera_info", CameraInfo)):
                     self._subs.append(self.create_subscription(

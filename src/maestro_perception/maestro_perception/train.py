@@ -1,0 +1,287 @@
+"""Train the ``yolo`` backend's detector on images rendered by the simulator.
+
+Two steps, usable separately (``python -m maestro_perception.train {render,fit,all} ...``):
+
+``render``  drives a running ``maestro_sim`` over ROS (``--start-sim`` starts its ``sim_node`` executable as a
+            subprocess; this module never imports maestro_sim): for each sample it resets a random tabletop task with
+            a random seed and STAR-Gen perturbation (``visual`` restyles colours, textures and lights: the domain
+            randomisation; ``pose`` and ``new_object`` vary placement and objects), waits for fresh frames, and writes
+            every camera's rgb image plus YOLO-seg polygons traced from the segmentation render (labels from
+            /sim/get_scene_ground_truth). Output: ``images/{train,val}``, ``labels/{train,val}``, ``dataset.yaml``.
+``fit``     trains ``yolo11n-seg`` from its yaml (no pretrained weights, no network: YOLO_OFFLINE) with ultralytics,
+            then exports ONNX for the onnxruntime backend. Needs ultralytics with a torchvision that works beside the
+            installed torch (see docs: e.g. a separate venv with torch 2.14.1 + torchvision 0.29.1); it imports no ROS.
+
+The exported ``best.onnx`` goes to ``--out``; copy it to ``src/maestro_perception/models/maestro_yolo11n_seg.onnx`` to
+ship it as the default weights of the yolo backend.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["fit", "main", "mask_polygons", "render", "yolo_seg_lines"]
+
+TABLETOP_TASKS = ["put_ball_in_bowl", "rotate_cube", "hang_mug", "cut_banana", "clean_table_by_size",
+                  "erase_then_stack", "open_cabinet", "fold_towel"]
+PERTURBATIONS = ["base", "visual", "visual", "pose", "new_object"]
+
+
+# ------------------------------------------------------------------------------------------------ labels (no ROS)
+def mask_polygons(mask: np.ndarray, min_area: float = 12.0) -> list[np.ndarray]:
+    """Outer contours of a boolean mask as (N, 2) pixel polygons (x, y), largest first (contourpy, no OpenCV)."""
+    import contourpy
+
+    padded = np.pad(mask.astype(np.float32), 1)
+    gen = contourpy.contour_generator(z=padded, line_type=contourpy.LineType.Separate)
+    polys = []
+    for line in gen.lines(0.5):
+        pts = np.asarray(line, dtype=np.float64) - 1.0  # undo the padding
+        if len(pts) < 3:
+            continue
+        x, y = pts[:, 0], pts[:, 1]
+        area = 0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))
+        if area >= min_area:
+            polys.append((area, pts))
+    return [p for _, p in sorted(polys, key=lambda t: -t[0])]
+
+
+def yolo_seg_lines(seg: np.ndarray, instances: dict[int, int], min_pixels: int = 30, max_vertices: int = 200
+                   ) -> list[str]:
+    """YOLO-seg label lines (``class x1 y1 x2 y2 ...`` normalised) for every instance id -> class id visible in seg."""
+    h, w = seg.shape
+    lines = []
+    for inst, cls in instances.items():
+        mask = seg == inst
+        if mask.sum() < min_pixels:
+            continue
+        polys = mask_polygons(mask)
+        if not polys:
+            continue
+        poly = polys[0]
+        if len(poly) > max_vertices:
+            poly = poly[np.linspace(0, len(poly) - 1, max_vertices).astype(int)]
+        norm = np.clip(poly / [w - 1, h - 1], 0.0, 1.0)
+        lines.append(f"{cls} " + " ".join(f"{v:.5f}" for v in norm.ravel()))
+    return lines
+
+
+# ------------------------------------------------------------------------------------------------ render (ROS)
+def _sim_executable() -> str:
+    from ament_index_python.packages import get_package_prefix
+
+    exe = Path(get_package_prefix("maestro_sim")) / "lib" / "maestro_sim" / "sim_node"
+    if not exe.exists():
+        raise FileNotFoundError(f"{exe} not found; build maestro_sim (colcon build) or start the simulator yourself")
+    return str(exe)
+
+
+def render(out: Path, samples: int, seed: int = 0, val_fraction: float = 0.15, start_sim: bool = False,
+           tasks: list[str] | None = None, cameras: list[str] | None = None, timeout: float = 30.0) -> Path:
+    """Render ``samples`` scene resets (every camera each) into a YOLO-seg dataset; returns dataset.yaml."""
+    import rclpy
+    from PIL import Image as PILImage
+    from rclpy.context import Context
+    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+
+    from maestro_common.images import image_to_numpy
+    from maestro_interfaces.srv import GetSceneGroundTruth, ResetScene
+    from maestro_perception.sim_gt_node import call_service
+
+    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    rng = random.Random(seed)
+    tasks = tasks or TABLETOP_TASKS
+    cameras = cameras or ["front", "wrist"]
+    sim = None
+    if start_sim:
+        sim = subprocess.Popen([_sim_executable(), "--ros-args", "-p", "embodiment:=franka", "-p",
+                                f"task:={tasks[0]}"], start_new_session=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.STDOUT)
+    for split in ("train", "val"):
+        (out / "images" / split).mkdir(parents=True, exist_ok=True)
+        (out / "labels" / split).mkdir(parents=True, exist_ok=True)
+    names: dict[str, int] = {}
+    names_file = out / "names.json"
+    if names_file.exists():
+        names = json.loads(names_file.read_text())
+    ctx = Context()
+    rclpy.init(context=ctx)
+    node = rclpy.create_node(f"maestro_dataset_renderer_{os.getpid()}", context=ctx)
+    streams: dict[tuple[str, str], deque] = {}
+    lock = threading.Lock()
+    qos = QoSProfile(depth=2, reliability=ReliabilityPolicy.RELIABLE)
+
+    def store(key: tuple[str, str]) -> Any:
+        def cb(msg: Any) -> None:
+            with lock:
+                streams.setdefault(key, deque(maxlen=4)).append((time.monotonic(), msg))
+        return cb
+
+    for cam in cameras:
+        for s in ("image_raw", "segmentation"):
+            node.create_subscription(Image, f"/{cam}/{s}", store((cam, s)), qos)
+    reset_cli = node.create_client(ResetScene, "/sim/reset_scene")
+    gt_cli = node.create_client(GetSceneGroundTruth, "/sim/get_scene_ground_truth")
+    ex = MultiThreadedExecutor(num_threads=3, context=ctx)
+    ex.add_node(node)
+    spin = threading.Thread(target=ex.spin, daemon=True)
+    spin.start()
+
+    def fresh_pair(cam: str, after: float) -> tuple[Any, Any] | None:
+        with lock:
+            rgbs = [m for t, m in streams.get((cam, "image_raw"), ()) if t > after]
+            segs = {(m.header.stamp.sec, m.header.stamp.nanosec): m
+                    for t, m in streams.get((cam, "segmentation"), ()) if t > after}
+        for m in reversed(rgbs):
+            key = (m.header.stamp.sec, m.header.stamp.nanosec)
+            if key in segs:
+                return m, segs[key]
+        return None
+
+    written = 0
+    try:
+        if not reset_cli.wait_for_service(timeout_sec=90.0 if start_sim else timeout):
+            raise RuntimeError("/sim/reset_scene is not available: start the simulator (or pass --start-sim)")
+        for i in range(samples):
+            task = rng.choice(tasks)
+            pert = rng.choice(PERTURBATIONS)
+            res = call_service(reset_cli, ResetScene.Request(task=task, seed=rng.randrange(10**6), perturbation=pert),
+                               timeout, "the simulator")
+            if res.error_code != 0:
+                print(f"skip {task}/{pert}: {res.error_msg}", file=sys.stderr)
+                continue
+            after = time.monotonic() + 0.2
+            gt = call_service(gt_cli, GetSceneGroundTruth.Request(), timeout, "the simulator")
+            instances = {}
+            for obj in gt.objects:
+                label = obj.label or obj.name
+                instances[int(obj.instance_id)] = names.setdefault(label, len(names))
+            split = "val" if rng.random() < val_fraction else "train"
+            for cam in cameras:
+                deadline = time.monotonic() + timeout
+                pair = None
+                while pair is None and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    pair = fresh_pair(cam, after)
+                if pair is None:
+                    print(f"no fresh frame from {cam} after reset {i}", file=sys.stderr)
+                    continue
+                rgb = image_to_numpy(pair[0])
+                seg = image_to_numpy(pair[1]).astype(np.int32)
+                stem = f"{i:05d}_{task}_{pert}_{cam}"
+                PILImage.fromarray(rgb[..., :3]).save(out / "images" / split / f"{stem}.jpg", quality=92)
+                (out / "labels" / split / f"{stem}.txt").write_text("\n".join(yolo_seg_lines(seg, instances)) + "\n")
+                written += 1
+            print(f"[{i + 1}/{samples}] {task} {pert}: {len(instances)} objects", flush=True)
+    finally:
+        ex.shutdown(timeout_sec=2.0)
+        node.destroy_node()
+        rclpy.shutdown(context=ctx)
+        if sim is not None:
+            os.killpg(sim.pid, 2)
+            try:
+                sim.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(sim.pid, 9)
+    names_file.write_text(json.dumps(names, indent=1))
+    yaml_path = out / "dataset.yaml"
+    ordered = sorted(names, key=names.get)
+    yaml_path.write_text(f"path: {out.resolve()}\ntrain: images/train\nval: images/val\nnames:\n"
+                         + "".join(f"  {names[n]}: {n}\n" for n in ordered))
+    print(f"wrote {written} images with {len(names)} classes to {out}")
+    return yaml_path
+
+
+# ------------------------------------------------------------------------------------------------ fit (ultralytics)
+def _offline_ultralytics(workdir: Path) -> None:
+    """Settings for ultralytics without network: offline flags, project-local config/cache, a bundled font."""
+    cfg = workdir / "ultralytics_cfg"
+    (cfg / "Ultralytics").mkdir(parents=True, exist_ok=True)
+    for k, v in {"YOLO_OFFLINE": "1", "YOLO_AUTOINSTALL": "0", "YOLO_CONFIG_DIR": str(cfg),
+                 "MPLCONFIGDIR": str(workdir / "mpl"), "XDG_CACHE_HOME": str(workdir / "cache")}.items():
+        os.environ.setdefault(k, v)
+    font = cfg / "Ultralytics" / "Arial.ttf"
+    if not font.exists():
+        import matplotlib
+
+        shutil.copy(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf", font)
+
+
+def fit(data: Path, out: Path, epochs: int = 40, imgsz: int = 320, batch: int = 8, device: str = "cpu",
+        threads: int = 2, model_yaml: str = "yolo11n-seg.yaml") -> Path:
+    """Train from scratch (offline) and export ONNX; returns the path of best.onnx in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    _offline_ultralytics(out)
+    import torch
+    from ultralytics import YOLO, settings
+
+    settings.update({"sync": False})
+    model = YOLO(model_yaml)
+
+    def keep_threads(_trainer: Any) -> None:
+        torch.set_num_threads(threads)  # ultralytics drops to one thread on CPU
+
+    model.add_callback("on_pretrain_routine_end", keep_threads)
+    model.train(data=str(Path(data).resolve()), epochs=epochs, imgsz=imgsz, batch=batch, device=device,
+                workers=0, pretrained=False, amp=False, project=str(out.resolve()), name="run", exist_ok=True,
+                plots=False, verbose=False, seed=0, deterministic=False)
+    best = out / "run" / "weights" / "best.pt"
+    trained = YOLO(str(best))
+    onnx_path = Path(trained.export(format="onnx", imgsz=imgsz, simplify=True, dynamic=False, opset=17))
+    metrics = trained.val(data=str(Path(data).resolve()), imgsz=imgsz, device=device, plots=False, verbose=False)
+    summary = {"box_map50": float(metrics.box.map50), "mask_map50": float(metrics.seg.map50),
+               "box_map50_95": float(metrics.box.map), "epochs": epochs, "imgsz": imgsz}
+    (out / "metrics.json").write_text(json.dumps(summary, indent=1))
+    shutil.copy(onnx_path, out / "best.onnx")
+    shutil.copy(best, out / "best.pt")
+    print(f"validation: {summary}; weights in {out}")
+    return out / "best.onnx"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``render``, ``fit`` or ``all``."""
+    ap = argparse.ArgumentParser(prog="python -m maestro_perception.train", description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("render", help="render a labelled dataset from the simulator")
+    f = sub.add_parser("fit", help="train yolo11n-seg on a rendered dataset and export ONNX")
+    a = sub.add_parser("all", help="render, then fit")
+    for p in (r, a):
+        p.add_argument("--out", type=Path, default=Path("out/dataset"))
+        p.add_argument("--samples", type=int, default=60, help="scene resets (each gives one image per camera)")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--start-sim", action="store_true", help="start the simulator as a subprocess")
+        p.add_argument("--tasks", default="", help="comma-separated task ids (default: all tabletop tasks)")
+    for p in (f, a):
+        p.add_argument("--weights-out", type=Path, default=Path("out/detector"))
+        p.add_argument("--epochs", type=int, default=40)
+        p.add_argument("--imgsz", type=int, default=320)
+        p.add_argument("--batch", type=int, default=8)
+        p.add_argument("--device", default="cpu")
+    f.add_argument("--data", type=Path, required=True, help="dataset.yaml written by render")
+    args = ap.parse_args(argv)
+    if args.cmd in ("render", "all"):
+        tasks = [t for t in args.tasks.split(",") if t] or None
+        data = render(args.out, args.samples, args.seed, start_sim=args.start_sim, tasks=tasks)
+    if args.cmd == "fit":
+        data = args.data
+    if args.cmd in ("fit", "all"):
+        fit(data, args.weights_out, args.epochs, args.imgsz, args.batch, args.device)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

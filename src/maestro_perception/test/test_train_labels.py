@@ -1,0 +1,35 @@
+"""Tests of the dataset label writer of maestro_perception.train (no simulator, no ultralytics needed)."""
+import numpy as np
+
+from maestro_perception.train import mask_polygons, yolo_seg_lines
+
+
+def _area(poly):
+    x, y = poly[:, 0], poly[:, 1]
+    return 0.5 * abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1)))
+
+
+def test_polygon_of_a_rectangle_and_a_disc():
+    m = np.zeros((60, 80), bool)
+    m[10:30, 20:60] = True  # 20 x 40 pixels
+    polys = mask_polygons(m)
+    assert len(polys) == 1
+    assert abs(_area(polys[0]) - 800) < 45  # pixel-centre contour at the 0.5 level: (19 + ~1) x (39 + ~1)
+    assert polys[0][:, 0].min() >= 19 and polys[0][:, 0].max() <= 60
+    yy, xx = np.mgrid[:60, :80]
+    disc = (xx - 40) ** 2 + (yy - 30) ** 2 <= 15 ** 2
+    assert abs(_area(mask_polygons(disc)[0]) - np.pi * 15 ** 2) < 0.05 * np.pi * 15 ** 2
+
+
+def test_yolo_seg_lines_largest_part_normalised_and_small_dropped():
+    seg = np.full((100, 200), -1, np.int32)
+    seg[10:50, 10:50] = 3
+    seg[80:82, 190:192] = 3  # a second tiny fragment of the same instance: only the largest part is written
+    seg[60:62, 60:62] = 5  # 4 pixels: below min_pixels
+    lines = yolo_seg_lines(seg, {3: 1, 5: 0, 9: 2})
+    assert len(lines) == 1
+    vals = lines[0].split()
+    assert vals[0] == "1"
+    xy = np.array(vals[1:], float).reshape(-1, 2)
+    assert (xy >= 0).all() and (xy <= 1).all()
+    assert abs(xy[:, 0].max() * 199 - 49.5) < 1.0 and abs(xy[:, 1].min() * 99 - 9.5) < 1.0

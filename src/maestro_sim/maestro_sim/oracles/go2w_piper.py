@@ -173,11 +173,20 @@ class Oracle:
         self.wait(wait)
 
     # ----- composite -----
-    def pick_from_floor(self, body: str, height: float, lift_to: float = 0.45) -> bool:
-        """Top-down grasp of ``body`` (centre ``height`` m above the floor) in front of the robot, then lift."""
+    def pick_from_floor(self, body: str, height: float, lift_to: float = 0.45, align: bool = False) -> bool:
+        """Top-down grasp of ``body`` (centre ``height`` m above the floor) in front of the robot, then lift.
+
+        ``align``: close the fingers along the body's local y axis (its short side) instead of across the heading.
+        """
         w = self.world
         p = w.body_pos(body)
-        yaw = self.base_pose()[2]
+        heading = self.base_pose()[2]
+        yaw = heading
+        if align:
+            y_axis = w.body_rot(body)[:, 1]
+            closing = math.atan2(y_axis[1], y_axis[0])
+            yaw = heading + wrap(closing - math.pi / 2 - heading)
+            yaw = heading + ((yaw - heading + math.pi / 2) % math.pi - math.pi / 2)  # nearest of the two symmetric
         rot = top_down_rotation(yaw)
         self.gripper(w.robot.gripper_max_gap, 0.3)
         self.move_tcp(np.array([p[0], p[1], height + 0.12]), rot, duration=1.5)

@@ -91,6 +91,8 @@ class PerceptionBackend(LifecycleNode):
         self.p_drain_timeout = declare(self, "drain_timeout", 5.0, "seconds on_deactivate waits for calls in flight",
                                        min_value=0.0, max_value=60.0)
         self.p_publish_markers = declare(self, "publish_markers", True, "publish /perception/markers")
+        self.p_unseen_decay = declare(self, "unseen_decay", 1.0, "semantic map: seconds of confidence decay per look "
+                                      "that misses an object expected in view", min_value=0.0, max_value=100.0)
         self.p_camera_qos = declare(self, "camera_qos", "reliable", "camera subscription reliability",
                                     choices=["reliable", "best_effort"])
         self.cameras: CameraCache | None = None
@@ -347,7 +349,7 @@ class PerceptionBackend(LifecycleNode):
             title = f"{self.backend_name}: detect {', '.join(labels) or 'all'} ({len(dets)} found)"
             res.annotated_image = self._image_msg(annotate_detections(frame.rgb, dets, title=title), frame)
         res.detections = [self._detection_msg(d, frame, req.with_masks) for d in dets]
-        self._remember(frame, dets)
+        self._remember(frame, dets, labels)
         self._publish_markers(dets, [], None)
         if not dets:
             raise NoDetections(f"no {' / '.join(labels) or 'objects'} found in camera '{frame.camera}' by "
@@ -485,21 +487,42 @@ class PerceptionBackend(LifecycleNode):
         msg.keypoints = [keypoint_msg(k) for k in det.keypoints]
         return msg
 
-    def _remember(self, frame: Frame, dets: list[Detection2D]) -> None:
-        """Add base-frame detections to the semantic map (in the map frame) when TF connects the frames."""
-        seen = [d for d in dets if d.center_3d is not None]
-        if not seen:
-            return
+    def _remember(self, frame: Frame, dets: list[Detection2D], labels: list[str]) -> None:
+        """Update the semantic map (map frame) with this frame's detections when TF connects the frames.
+
+        Remembered objects (of the requested labels) that should be in view of this camera but were not detected -
+        in front of the camera, inside the image, not hidden behind nearer depth - lose confidence
+        (``SemanticMap.mark_unseen`` with ``unseen_decay`` seconds per look).
+        """
+        assert self.tf is not None
         try:
-            assert self.tf is not None
-            t = self.tf.lookup(self.map_frame, self.base_frame)
+            t_map_base = self.tf.lookup(self.map_frame, self.base_frame)
+            t_cam_map = np.linalg.inv(self.camera_pose(frame, self.map_frame))
         except ToolFailure:
             return
-        stamp = self.get_clock().now().nanoseconds * 1e-9  # the node clock, as in query_semantic_map
-        for d in seen:
-            assert d.center_3d is not None
-            self.semantic_map.observe(d.label, cl.transform_points(t, d.center_3d)[0], stamp, d.score,
-                                      d.instance_id)
+        now = self.get_clock().now().nanoseconds * 1e-9  # the node clock, as in query_semantic_map
+        seen = {self.semantic_map.observe(d.label, cl.transform_points(t_map_base, d.center_3d)[0], now, d.score,
+                                          d.instance_id).key
+                for d in dets if d.center_3d is not None}
+        intr = frame.intrinsics()
+        if intr is None:
+            return
+
+        def expected_visible(entry: Any) -> bool:
+            if not label_matches(entry.label, labels):
+                return False
+            p = cl.transform_points(t_cam_map, entry.position)[0]
+            uv, front = cl.project_points(p, intr)
+            u, v = uv[0]
+            if not front[0] or not (0 <= u < intr.width and 0 <= v < intr.height):
+                return False
+            if frame.depth is not None and frame.depth.shape == (intr.height, intr.width):
+                d = frame.depth[int(v), int(u)]
+                if np.isfinite(d) and d < p[2] - 0.05:
+                    return False  # something nearer hides it
+            return True
+
+        self.semantic_map.mark_unseen(now, expected_visible, self.p_unseen_decay, seen)
 
     def _publish_markers(self, dets: list[Detection2D], points: list[Keypoint2D], cloud_pts: np.ndarray | None
                          ) -> None:

@@ -100,9 +100,9 @@ class SemanticMap:
                 best.instance_id = instance_id
             return best
 
-    def mark_unseen(self, now: float, expected_visible: Callable[[np.ndarray], bool], dt: float,
+    def mark_unseen(self, now: float, expected_visible: Callable[[MapEntry], bool], dt: float,
                     seen_keys: set[int] | None = None) -> list[int]:
-        """Decay entries that ``expected_visible(position)`` says should be in view but were not seen this frame.
+        """Decay entries that ``expected_visible(entry)`` says should be in view but were not seen this frame.
 
         Returns the keys forgotten (dropped below ``forget_below``).
         """
@@ -110,7 +110,7 @@ class SemanticMap:
         forgotten = []
         with self._lock:
             for key, e in list(self._entries.items()):
-                if key in seen_keys or not expected_visible(e.position):
+                if key in seen_keys or not expected_visible(e):
                     continue
                 e.confidence *= math.exp(-self.decay_rate * dt)
                 if e.confidence < self.forget_below:

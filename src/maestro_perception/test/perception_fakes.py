@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ BALL_C, BALL_R = np.array([0.5, 0.0, 0.03]), 0.03
 BOX_LO, BOX_HI = np.array([0.45, 0.12, 0.0]), np.array([0.55, 0.2, 0.06])
 
 
-def render() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def render(with_ball: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """rgb (H, W, 3), depth (H, W) metres along optical z, segmentation (H, W) of the scene (-1 = table)."""
     v, u = np.mgrid[0:H, 0:W].astype(float)
     dc = np.stack([(u - CX) / F, (v - CY) / F, np.ones_like(u)], -1)
@@ -41,7 +42,7 @@ def render() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     a = (dw * dw).sum(-1)
     disc = b * b - a * (oc @ oc - BALL_R ** 2)
     t_s = np.where(disc > 0, (-b - np.sqrt(np.maximum(disc, 0))) / a, np.inf)
-    hit = t_s < best
+    hit = (t_s < best) & with_ball
     best[hit], seg[hit] = t_s[hit], 1
     # axis-aligned box (slab method)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -86,6 +87,11 @@ class FakeSim(Node):
         self.tf_pub.publish(TFMessage(transforms=self._transforms()))
         self.create_service(GetSceneGroundTruth, "/sim/get_scene_ground_truth", self._gt)
         self.timer = self.create_timer(0.05, self._publish)
+
+    def remove_ball(self) -> None:
+        """Take the ball out of the scene (it stays in the ground truth, like an object that fell out of view)."""
+        self.rgb, self.depth, self.seg = render(with_ball=False)
+        time.sleep(0.3)
 
     def _transforms(self) -> list[TransformStamped]:
         out = []

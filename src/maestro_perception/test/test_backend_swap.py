@@ -122,3 +122,18 @@ def test_bad_selections(stack):
     assert res.error_code == 0, res.error_msg
     det = call(client, DetectObjects, "/perception/detect_objects", DetectObjects.Request(labels=["bowl"]))
     assert det.error_code == 6 and "provider" in det.error_msg and det.backend == "vlm_pointing"
+
+
+def test_cli_use_backend(stack, capsys):
+    import argparse
+
+    from maestro_perception.cli import add_arguments, run, use_backend
+
+    manager, _ = stack
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert run(parser.parse_args(["use", "yolo", "--timeout", "20"])) == 0
+    assert manager.active == "yolo"
+    assert "active perception backend: yolo" in capsys.readouterr().out
+    assert use_backend("nope", timeout=20) == 1
+    assert "unknown backend 'nope'" in capsys.readouterr().err

@@ -24,8 +24,8 @@ def test_decay_when_expected_but_unseen_and_forgetting():
     seen = m.observe("cup", [0, 0, 0], 0.0, 0.9)
     hidden = m.observe("can", [5, 0, 0], 0.0, 0.9)
 
-    def in_view(p):
-        return p[0] < 2.0
+    def in_view(entry):
+        return entry.position[0] < 2.0
 
     m.mark_unseen(1.0, in_view, dt=1.0)
     assert abs(seen.confidence - 0.9 * np.exp(-1.0)) < 1e-9

@@ -114,3 +114,28 @@ def test_cloud_geometry_point_capture_and_map(sim_gt, client_node):
     sm = call(client_node, QuerySemanticMap, "/perception/query_semantic_map", QuerySemanticMap.Request(label="ball"))
     assert sm.error_code == 0 and [o.label for o in sm.objects] == ["tennis_ball"]
     assert sm.objects[0].pose.header.frame_id == "world"
+
+
+def test_markers_and_semantic_map_decay_when_an_object_disappears(sim_gt, client_node, fake_sim):
+    from visualization_msgs.msg import MarkerArray
+
+    got = []
+    client_node.create_subscription(MarkerArray, "/perception/markers", got.append, 10)
+    call(client_node, DetectObjects, "/perception/detect_objects", DetectObjects.Request())
+    q = QuerySemanticMap.Request(label="tennis_ball")
+    before = call(client_node, QuerySemanticMap, "/perception/query_semantic_map", q).objects[0].confidence
+    fake_sim.remove_ball()
+    res = call(client_node, DetectObjects, "/perception/detect_objects", DetectObjects.Request())
+    assert [d.label for d in res.detections] == ["bowl"]
+    after = call(client_node, QuerySemanticMap, "/perception/query_semantic_map", q).objects[0]
+    assert after.confidence < 0.7 * before and after.times_seen == 1
+    bowl = call(client_node, QuerySemanticMap, "/perception/query_semantic_map",
+                QuerySemanticMap.Request(label="bowl")).objects[0]
+    assert bowl.times_seen == 2 and bowl.confidence > 0.95  # seen again: no miss decay
+    import time
+
+    deadline = time.monotonic() + 3
+    while not got and time.monotonic() < deadline:
+        time.sleep(0.05)
+    texts = {m.text for arr in got for m in arr.markers if m.text}
+    assert any(t.startswith("bowl") for t in texts)

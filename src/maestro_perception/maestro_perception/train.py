@@ -32,14 +32,27 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["fit", "main", "mask_polygons", "render", "yolo_seg_lines"]
+__all__ = ["coarse_label", "fit", "main", "mask_polygons", "render", "yolo_seg_lines"]
 
 TABLETOP_TASKS = ["put_ball_in_bowl", "rotate_cube", "hang_mug", "cut_banana", "clean_table_by_size",
                   "erase_then_stack", "open_cabinet", "fold_towel"]
 PERTURBATIONS = ["base", "visual", "visual", "pose", "new_object"]
 
 
+COLOURS = ("red", "green", "blue", "yellow", "orange", "purple", "pink", "cyan", "white", "black", "grey", "gray",
+           "brown", "wooden")
+
+
 # ------------------------------------------------------------------------------------------------ labels (no ROS)
+def coarse_label(label: str) -> str:
+    """Detector class of a scene label: the colour/material words dropped (``red_cube`` -> ``cube``).
+
+    The perturbations recolour objects, so colour-specific classes would each get a handful of examples; the agent
+    still sees colours in the annotated image, and DetectObjects("red cube") matches the class ``cube``.
+    """
+    words = [w for w in label.lower().split("_") if w]
+    kept = [w for w in words if w not in COLOURS]
+    return "_".join(kept) or label
 def mask_polygons(mask: np.ndarray, min_area: float = 12.0) -> list[np.ndarray]:
     """Outer contours of a boolean mask as (N, 2) pixel polygons (x, y), largest first (contourpy, no OpenCV)."""
     import contourpy
@@ -89,7 +102,8 @@ def _sim_executable() -> str:
 
 
 def render(out: Path, samples: int, seed: int = 0, val_fraction: float = 0.15, start_sim: bool = False,
-           tasks: list[str] | None = None, cameras: list[str] | None = None, timeout: float = 30.0) -> Path:
+           tasks: list[str] | None = None, cameras: list[str] | None = None, timeout: float = 30.0,
+           coarse: bool = True) -> Path:
     """Render ``samples`` scene resets (every camera each) into a YOLO-seg dataset; returns dataset.yaml."""
     import rclpy
     from PIL import Image as PILImage
@@ -168,7 +182,7 @@ def render(out: Path, samples: int, seed: int = 0, val_fraction: float = 0.15, s
             gt = call_service(gt_cli, GetSceneGroundTruth.Request(), timeout, "the simulator")
             instances = {}
             for obj in gt.objects:
-                label = obj.label or obj.name
+                label = coarse_label(obj.label or obj.name) if coarse else (obj.label or obj.name)
                 instances[int(obj.instance_id)] = names.setdefault(label, len(names))
             split = "val" if rng.random() < val_fraction else "train"
             for cam in cameras:

@@ -33,3 +33,13 @@ def test_yolo_seg_lines_largest_part_normalised_and_small_dropped():
     xy = np.array(vals[1:], float).reshape(-1, 2)
     assert (xy >= 0).all() and (xy <= 1).all()
     assert abs(xy[:, 0].max() * 199 - 49.5) < 1.0 and abs(xy[:, 1].min() * 99 - 9.5) < 1.0
+
+
+def test_coarse_labels_drop_colours_and_materials():
+    from maestro_perception.train import coarse_label
+
+    assert coarse_label("red_cube") == "cube"
+    assert coarse_label("wooden_knife") == "knife"
+    assert coarse_label("tennis_ball") == "tennis_ball"
+    assert coarse_label("mug_hanger_stand") == "mug_hanger_stand"
+    assert coarse_label("black") == "black"  # nothing left: keep the label

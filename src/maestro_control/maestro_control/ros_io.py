@@ -52,6 +52,7 @@ class JointStateCache:
         self._pos: dict[str, float] = {}
         self._vel: dict[str, float] = {}
         self.stamp = 0.0
+        self.header_stamp: Any = None  # header stamp of the latest message (sim or robot clock), for RobotState
         self.sub = node.create_subscription(JointState, topic, self._on_msg, 50, callback_group=callback_group)
 
     def _on_msg(self, msg: JointState) -> None:
@@ -62,6 +63,7 @@ class JointStateCache:
                 if i < len(msg.velocity):
                     self._vel[name] = float(msg.velocity[i])
             self.stamp = time.monotonic()
+            self.header_stamp = msg.header.stamp
 
     def has(self, names: list[str]) -> bool:
         """True when every joint of ``names`` has been seen."""

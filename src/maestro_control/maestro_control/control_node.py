@@ -815,6 +815,8 @@ class ControlNode(LifecycleNode):
             st.embodiment = m.embodiment
             q = self.js.positions(m.joint_names, wait=min(1.0, self.p_state_wait))
             st.joints.name = list(m.joint_names)
+            if self.js.header_stamp is not None:  # the clock of the state: lets callers wait for newer camera frames
+                st.joints.header.stamp = self.js.header_stamp
             st.joints.position = [float(v) for v in q]
             st.joints.velocity = [float(v) for v in self.js.velocities(m.joint_names)]
             st.ee_pose = self._pose_msg(q)

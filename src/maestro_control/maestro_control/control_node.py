@@ -58,6 +58,12 @@ NO_IK_SOLUTION, PLANNING_FAILED = R.NO_IK_SOLUTION, R.PLANNING_FAILED
 START_IN_COLLISION, GOAL_IN_COLLISION = R.START_IN_COLLISION, R.GOAL_IN_COLLISION
 CONTROLLER_FAILED, PREEMPTED, CARTESIAN_INCOMPLETE = R.CONTROLLER_FAILED, R.PREEMPTED, R.CARTESIAN_INCOMPLETE
 NO_BASE, BLOCKED = MoveBase.Result.NO_BASE, MoveBase.Result.BLOCKED
+SCENE_FRESH_WAIT = 3.0  # s to wait for a depth image taken after the last motion before planning against it
+
+
+def _seconds(stamp: Any) -> float:
+    """builtin_interfaces/Time -> seconds."""
+    return float(stamp.sec) + 1e-9 * float(stamp.nanosec)
 
 
 class MotionInterrupted(Exception):
@@ -137,6 +143,7 @@ class ControlNode(LifecycleNode):
         self._gripper_width = float("nan")
         self._odom: Odometry | None = None
         self._depth: tuple[Image, CameraInfo] | None = None
+        self._moved_stamp = 0.0  # joint-state clock (s) when the last arm/gripper/base motion ended
         self._caminfo: CameraInfo | None = None
         self._entities: list[Any] = []
         self.tf: Any = None
@@ -337,6 +344,8 @@ class ControlNode(LifecycleNode):
             goal_handle.abort()
         finally:
             self._end(motion)
+            if self.js is not None and self.js.header_stamp is not None:
+                self._moved_stamp = _seconds(self.js.header_stamp)
         return result
 
     # ================================================================ helpers
@@ -373,6 +382,14 @@ class ControlNode(LifecycleNode):
             return 0
         from maestro_common.images import image_to_numpy
 
+        # A depth image taken before the last motion ended shows the robot where it was: its "ghost" survives the
+        # self-filter (done at the current q) and blocks every IK solution. Wait (bounded) for a newer frame.
+        deadline = time.monotonic() + SCENE_FRESH_WAIT
+        while _seconds(self._depth[0].header.stamp) + 1e-3 < self._moved_stamp and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if _seconds(self._depth[0].header.stamp) + 1e-3 < self._moved_stamp:
+            self.get_logger().warning(f"the scene depth image is older than the last motion by "
+                                      f"{self._moved_stamp - _seconds(self._depth[0].header.stamp):.2f} s")
         img, info = self._depth
         depth = image_to_numpy(img).astype(float)
         if depth.ndim == 3:

@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+
 from maestro_sim.robots import go2w_piper as g
 
 HERE = Path(__file__).resolve().parent

@@ -149,7 +149,8 @@ def run_task(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
             return 130
         finally:
             client.destroy()
-            executor.shutdown(timeout_sec=1.0)
+            executor.shutdown(timeout_sec=2.0)
+            spin.join(timeout=2.0)  # a spin thread still inside rcl at context shutdown aborts the process
             node.destroy_node()
 
 

@@ -8,6 +8,7 @@ PNG once, written to the trace, and handed to the model as (caption, PNG bytes).
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,11 +53,12 @@ class ObservationCollector:
     """Builds an :class:`Observation` after each substep (see the module docstring)."""
 
     def __init__(self, dispatcher: ToolDispatcher, recorder: TraceRecorder | None = None,
-                 max_images: int = 6, cameras: list[str] | None = None) -> None:
+                 max_images: int = 6, cameras: list[str] | None = None, fresh_wait: float = 4.0) -> None:
         self.dispatcher = dispatcher
         self.recorder = recorder
         self.max_images = max_images
         self.cameras = cameras or []
+        self.fresh_wait = fresh_wait  # s to wait for camera frames taken after the robot's latest joint state
         self._observed: list[tuple[str, str]] = []
 
     def on_observe(self, ref_id: str, caption: str) -> None:
@@ -71,11 +73,16 @@ class ObservationCollector:
             self._add_cameras(obs, substep)
         store = self.dispatcher.store
         seen: set[str] = set()
+        shown = []
         for ref_id, caption in observed:
             entry = store.get(ref_id)
             if entry is not None and ref_id not in seen:
                 seen.add(ref_id)
-                self._add(obs, entry.msg, caption or f"{entry.tool}.{entry.field}", substep)
+                shown.append((entry, caption))
+        # the latest observed images say most about how the substep ended (e.g. "after place_in")
+        room = max(0, self.max_images - len(obs.images))
+        for entry, caption in (shown[-room:] if room else []):
+            self._add(obs, entry.msg, caption or f"{entry.tool}.{entry.field}", substep)
         annotated = [(k, v) for k, v in store.produced(substep) if v.field == "annotated_image" and k not in seen]
         for _ref_id, entry in annotated[-max(0, self.max_images - len(obs.images)):]:
             self._add(obs, entry.msg, f"{entry.tool} annotated result", substep)
@@ -88,14 +95,35 @@ class ObservationCollector:
     def _add_cameras(self, obs: Observation, substep: int) -> None:
         if self.dispatcher.registry.get("capture_images") is None:
             return
-        res = self.dispatcher.call("capture_images", {"cameras": self.cameras}, 10.0, report=False)
-        if res.get("error_code"):
-            LOG.info("capture_images failed: %s", res.get("error_msg"))
-            return
-        for cam, ref in zip(res.get("cameras") or [], res.get("images") or [], strict=False):
-            entry = self.dispatcher.store.get(ref.get("id", "")) if isinstance(ref, dict) else None
-            if entry is not None:
-                self._add(obs, entry.msg, f"camera {cam}", substep)
+        t_ref = self._state_stamp()
+        deadline = time.monotonic() + self.fresh_wait
+        while True:
+            res = self.dispatcher.call("capture_images", {"cameras": self.cameras}, 10.0, report=False)
+            if res.get("error_code"):
+                LOG.info("capture_images failed: %s", res.get("error_msg"))
+                return
+            pairs = []
+            for cam, ref in zip(res.get("cameras") or [], res.get("images") or [], strict=False):
+                entry = self.dispatcher.store.get(ref.get("id", "")) if isinstance(ref, dict) else None
+                if entry is not None:
+                    pairs.append((cam, entry))
+            stamps = [_stamp(e.msg) for _, e in pairs]
+            # camera pipelines lag the joint states: wait for frames taken after the robot's current state
+            if t_ref <= 0.0 or not stamps or min(stamps) + 1e-3 >= t_ref or time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+        for cam, entry in pairs:
+            self._add(obs, entry.msg, f"camera {cam}", substep)
+
+    def _state_stamp(self) -> float:
+        """Clock (s) of the robot's current joint state; 0 when unknown."""
+        if self.dispatcher.registry.get("get_robot_state") is None:
+            return 0.0
+        res = self.dispatcher.call("get_robot_state", {}, 5.0, report=False)
+        try:
+            return float(((res.get("state") or {}).get("joints") or {}).get("header", {}).get("stamp") or 0.0)
+        except (AttributeError, TypeError, ValueError):
+            return 0.0
 
     def _add(self, obs: Observation, msg: Any, caption: str, substep: int) -> None:
         if len(obs.images) >= self.max_images:
@@ -119,6 +147,14 @@ class ObservationCollector:
         if isinstance(joints, dict):
             state["joints"] = {"name": joints.get("name", []), "position": joints.get("position", [])}
         return state
+
+
+def _stamp(msg: Any) -> float:
+    """Header stamp of a message in seconds (0 when it has none)."""
+    try:
+        return float(msg.header.stamp.sec) + 1e-9 * float(msg.header.stamp.nanosec)
+    except AttributeError:
+        return 0.0
 
 
 __all__ = ["Observation", "ObservationCollector", "image_msg_to_png"]

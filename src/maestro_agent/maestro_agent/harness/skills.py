@@ -216,6 +216,16 @@ def quat_yaw(q: list[float]) -> float:
     return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
 
 
+def closest_flip(q: list[float], ref: list[float]) -> list[float]:
+    """``q`` or ``q`` turned by 180 deg about its own z (the approach axis), whichever is nearer to ``ref``.
+
+    A parallel-jaw grasp is symmetric under that turn; the nearer one needs less wrist rotation.
+    """
+    flipped = quat_mul(q, [0.0, 0.0, 1.0, 0.0])
+    near = abs(sum(a * b for a, b in zip(q, ref, strict=True)))
+    return flipped if abs(sum(a * b for a, b in zip(flipped, ref, strict=True))) > near + 1e-9 else list(q)
+
+
 def label_variants(label: str) -> list[str]:
     """The label as given plus its snake_case form ('tennis ball' -> ['tennis ball', 'tennis_ball'])."""
     out = [label]
@@ -241,7 +251,11 @@ class HarnessConfig:
     hover_height: float = 0.12
     place_clearance: float = 0.03
     default_held_offset: float = 0.03   # TCP height above the held object's bottom when unknown
+    finger_length: float = 0.045        # TCP (fingertip plane) to palm, metres
+    gripper_timeout: float = 15.0       # s; a loaded simulator can take several seconds to close on an object
+    palm_clearance: float = 0.012       # keep the palm this far above the object's top (a wedged object jumps out)
     grasp_attempts: int = 4
+    fresh_wait: float = 5.0             # s to wait for camera frames taken after the robot's latest state
     search_step_deg: float = 45.0
     approach_distance: float = 0.6      # mobile go_to stand-off from the object, metres
 
@@ -324,10 +338,14 @@ def install(namespace: dict, profile: dict) -> list[str]:
         return pose7(robot_state().ee_pose)
 
     def move(target: list[float], mode: str = "planned", **kw: Any) -> Any:
-        return tool("move_to_pose")(target=list(target), mode=mode, **kw)
+        r = tool("move_to_pose")(target=list(target), mode=mode, **kw)
+        if not r and "goal response" in str(getattr(r, "error_msg", "")):  # a controller too busy to answer in time
+            print(f"[harness] move_to_pose: {r.error_msg}; retrying once")
+            r = tool("move_to_pose")(target=list(target), mode=mode, **kw)
+        return r
 
     def open_gripper() -> Any:
-        return tool("gripper")(command="open")
+        return tool("gripper")(command="open", timeout=cfg.gripper_timeout)
 
     def retreat(dz: float = 0.08) -> None:
         try:
@@ -336,11 +354,34 @@ def install(namespace: dict, profile: dict) -> list[str]:
         except _SkillAbort:
             pass
 
+    def state_stamp() -> float:
+        """Clock (s) of the robot's current joint state; 0 when the robot does not stamp it."""
+        try:
+            return float(robot_state().joints.header.stamp or 0.0)
+        except (_SkillAbort, AttributeError, TypeError, ValueError):
+            return 0.0
+
+    def fresh(name: str, **kwargs: Any) -> Any:
+        """Call perception tool ``name`` until its answer comes from a camera frame taken after the robot's current
+        state (bounded by ``cfg.fresh_wait``): camera pipelines lag the joint states by a second or more, and a frame
+        from before the last motion shows the arm (and what it carries) where it was."""
+        t_ref = state_stamp()
+        deadline = time.time() + cfg.fresh_wait
+        while True:
+            r = tool(name)(**kwargs)
+            try:
+                stamp = float(r.header.stamp or 0.0)
+            except (AttributeError, TypeError, ValueError):
+                stamp = 0.0
+            if t_ref <= 0.0 or stamp <= 0.0 or stamp + 1e-3 >= t_ref or time.time() >= deadline:
+                return r
+            time.sleep(0.1)
+
     def detect(label: str) -> tuple[Any, str]:
         """Best detection of label (trying its snake_case form too); (None, why) when none."""
         why = ""
         for name in label_variants(label):
-            r = tool("detect_objects")(labels=[name], annotate=True)
+            r = fresh("detect_objects", labels=[name], annotate=True)
             show(getattr(r, "annotated_image", None), f"detections for '{name}'")
             dets = list(getattr(r, "detections", []) or []) if r else []
             if dets:
@@ -352,7 +393,7 @@ def install(namespace: dict, profile: dict) -> list[str]:
         """(ObjectGeometry, keypoints) of label, or raise _SkillAbort with the tool's message."""
         msg = ""
         for name in label_variants(label):
-            r = tool("get_object_geometry")(label=name)
+            r = fresh("get_object_geometry", label=name)
             if r:
                 show(getattr(r, "annotated_image", None), f"geometry of '{name}'")
                 return r.geometry, list(getattr(r, "keypoints", []) or [])
@@ -398,9 +439,10 @@ def install(namespace: dict, profile: dict) -> list[str]:
         label = det_label
         part_kps = [k for k in (getattr(det, "keypoints", []) or []) if part and part in str(getattr(k, "name", ""))]
         try:
-            bottom = float(geometry(label)[0].bottom_height)
+            geo0 = geometry(label)[0]
+            bottom, top = float(geo0.bottom_height), float(geo0.top_height)
         except _SkillAbort:
-            bottom = None
+            bottom, top = None, None
         tried: list[list[float]] = []
         executions = 0
         last_reason = ""
@@ -432,7 +474,9 @@ def install(namespace: dict, profile: dict) -> list[str]:
                         break
                     executions += 1
                     gp = pose7(cand.pose)
+                    gp = gp[:3] + closest_flip(gp[3:], TOP_DOWN)
                     tried.append(gp[:3])
+                    gp = palm_clear(gp, cand, top)
                     outcome = try_candidate(gp, cand, lift_h, bottom)
                     if outcome is True:
                         state["held"] = label
@@ -454,6 +498,25 @@ def install(namespace: dict, profile: dict) -> list[str]:
                                                                    "attempts": executions}),
                       snap=f"grasp of '{label}' failed")
 
+    def palm_clear(gp: list[float], cand: Any, top: float | None) -> list[float]:
+        """Back a steep (top-down-like) grasp off along its approach until the palm clears the object's top.
+
+        A grasp whose fingers reach past the object's middle presses it into the palm; squeezed there it shoots out
+        when the fingers open. The shift keeps at least 15 mm of finger on the object.
+        """
+        a = xyz(cand.approach) if getattr(cand, "approach", None) is not None else [0.0, 0.0, -1.0]
+        if top is None or _norm(a) < 1e-6:
+            return gp
+        a = _unit(a)
+        if a[2] > -0.7:  # side grasps: the top height says nothing about the palm
+            return gp
+        palm_z = gp[2] - a[2] * cfg.finger_length  # a[2] < 0: the palm is above the TCP
+        overlap = top + cfg.palm_clearance - palm_z
+        if overlap <= 0.0:
+            return gp
+        back = min(overlap / -a[2], cfg.finger_length - 0.015)
+        return _sub(gp[:3], _scale(a, back)) + gp[3:]
+
     def try_candidate(gp: list[float], cand: Any, lift_h: float, bottom: float | None) -> Any:
         """Execute one grasp candidate; True on success, else a reason string. Leaves the gripper open on failure."""
         approach_v = xyz(cand.approach) if getattr(cand, "approach", None) is not None else [0.0, 0.0, -1.0]
@@ -464,7 +527,8 @@ def install(namespace: dict, profile: dict) -> list[str]:
         pre = _sub(gp[:3], _scale(approach_v, offset)) + gp[3:]
         width = float(getattr(cand, "width", 0.0) or 0.0)
         g = tool("gripper")
-        r = g(command="move", width=min(cfg.gripper_max_width, width + 0.03)) if width > 0 else open_gripper()
+        r = (g(command="move", width=min(cfg.gripper_max_width, width + 0.03), timeout=cfg.gripper_timeout)
+             if width > 0 else open_gripper())
         if not r:
             open_gripper()
         r = move(pre, mode="planned", avoid_collisions=True)
@@ -474,7 +538,7 @@ def install(namespace: dict, profile: dict) -> list[str]:
         if not r:
             move(pre, mode="cartesian")
             return f"approach blocked ({r.error_msg})"
-        r = g(command="close")
+        r = g(command="close", timeout=cfg.gripper_timeout)
         if not r or not getattr(r, "holding", False):
             open_gripper()
             move(pre, mode="cartesian")
@@ -767,7 +831,7 @@ def install(namespace: dict, profile: dict) -> list[str]:
                 if not g:
                     return finish(SkillResult("wipe", False, f"could not grasp the wiping tool: {g.reason}",
                                               {"region": label}))
-        det_before = tool("detect_objects")(labels=[label])
+        det_before = fresh("detect_objects", labels=[label])
         n_before = len(list(getattr(det_before, "detections", []) or [])) if det_before else 0
         geo, _ = geometry(label)
         c = xyz(geo.centroid)
@@ -795,7 +859,7 @@ def install(namespace: dict, profile: dict) -> list[str]:
         res = tool("follow_cartesian_path")(waypoints=waypoints, min_fraction=0.3, velocity_scaling=0.2)
         fraction = float(getattr(res, "fraction", 0.0) or 0.0)
         retreat(0.08)
-        det_after = tool("detect_objects")(labels=[label], annotate=True)
+        det_after = fresh("detect_objects", labels=[label], annotate=True)
         show(getattr(det_after, "annotated_image", None), f"'{label}' after wiping")
         n_after = len(list(getattr(det_after, "detections", []) or [])) if det_after else 0
         ok = bool(res) and fraction >= 0.3

@@ -2,8 +2,9 @@
 
 Nodes raise :class:`ToolFailure` (or a subclass) anywhere in their request handling; the service/action callback
 catches it once with :func:`fill_error`, in the navigation2 style (typed exceptions -> codes in one catch block).
-The common codes are the constants of ``maestro_interfaces/msg/ToolError.msg``; package-specific codes are the
-constants declared in each .srv/.action file.
+The common codes are the constants of ``maestro_interfaces/msg/ToolError.msg`` (repeated here so that ROS-free
+libraries can raise these exceptions; a test keeps both in sync); package-specific codes are the constants declared in
+each .srv/.action file.
 """
 from __future__ import annotations
 
@@ -11,18 +12,16 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from maestro_interfaces.msg import ToolError
-
-NONE = ToolError.NONE
-UNKNOWN = ToolError.UNKNOWN
-INVALID_ARGUMENT = ToolError.INVALID_ARGUMENT
-NOT_FOUND = ToolError.NOT_FOUND
-TIMEOUT = ToolError.TIMEOUT
-CANCELLED = ToolError.CANCELLED
-UNAVAILABLE = ToolError.UNAVAILABLE
-BUSY = ToolError.BUSY
-UNKNOWN_FRAME = ToolError.UNKNOWN_FRAME
-ESTOPPED = ToolError.ESTOPPED
+NONE = 0
+UNKNOWN = 1
+INVALID_ARGUMENT = 2
+NOT_FOUND = 3
+TIMEOUT = 4
+CANCELLED = 5
+UNAVAILABLE = 6
+BUSY = 7
+UNKNOWN_FRAME = 8
+ESTOPPED = 9
 
 
 class ToolFailure(Exception):

@@ -20,6 +20,14 @@ def test_fill_error_maps_typed_failures_and_unexpected_exceptions() -> None:
     assert resp.error_code == errors.UNKNOWN and "ZeroDivisionError" in resp.error_msg
 
 
+def test_common_codes_match_the_interface() -> None:
+    from maestro_interfaces.msg import ToolError
+
+    for name in ("NONE", "UNKNOWN", "INVALID_ARGUMENT", "NOT_FOUND", "TIMEOUT", "CANCELLED", "UNAVAILABLE", "BUSY",
+                 "UNKNOWN_FRAME", "ESTOPPED"):
+        assert getattr(errors, name) == getattr(ToolError, name), name
+
+
 def test_require_finite_and_nonempty() -> None:
     errors.require_finite("target", [0.1, 0.2])
     with pytest.raises(errors.InvalidArgument, match="NaN"):

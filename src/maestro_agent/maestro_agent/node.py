@@ -17,7 +17,6 @@ from typing import Any
 import rclpy
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from std_msgs.msg import String
 
@@ -29,6 +28,7 @@ from maestro_agent.observations import ObservationCollector
 from maestro_agent.recorder import TraceRecorder, trial_folder_name
 from maestro_agent.registry import ToolRegistry
 from maestro_agent.sandbox import SandboxConfig, SandboxProcess
+from maestro_common.node_runner import spin_node
 from maestro_common.params import declare
 from maestro_interfaces.action import RunTask
 from maestro_interfaces.srv import EvaluateTask
@@ -216,16 +216,7 @@ def main(args: list[str] | None = None) -> None:
     """Run the agent node until shut down."""
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     with rclpy.init(args=args):
-        node = AgentNode()
-        executor = MultiThreadedExecutor(num_threads=6)
-        executor.add_node(node)
-        try:
-            executor.spin()
-        except (KeyboardInterrupt, ExternalShutdownException):
-            pass
-        finally:
-            executor.shutdown(timeout_sec=2.0)
-            node.destroy_node()
+        spin_node(AgentNode(), threads=6)
 
 
 if __name__ == "__main__":

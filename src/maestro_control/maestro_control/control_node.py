@@ -43,6 +43,7 @@ from maestro_common.errors import (
     require_finite,
 )
 from maestro_common.geometry import matrix_to_pose
+from maestro_common.node_runner import spin_node
 from maestro_common.params import declare
 from maestro_control.base_planner import OccupancyGrid, PurePursuit, depth_to_points, plan_base_path, wrap_angle
 from maestro_control.cartesian import follow_waypoints
@@ -876,23 +877,11 @@ class ControlNode(LifecycleNode):
 def main(args: list[str] | None = None) -> None:
     """Run the control node (configured and activated at start unless autostart is false)."""
     import rclpy
-    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 
     with rclpy.init(args=args):
         node = ControlNode("control")
         autostart = declare(node, "autostart", True, "configure and activate at start")
-        executor = MultiThreadedExecutor(num_threads=6)
-        executor.add_node(node)
-        if autostart:
-            if node.trigger_configure() == TransitionCallbackReturn.SUCCESS:
-                node.trigger_activate()
-        try:
-            executor.spin()
-        except (KeyboardInterrupt, ExternalShutdownException):
-            pass
-        finally:
-            executor.shutdown(timeout_sec=2.0)
-            node.destroy_node()
+        spin_node(node, threads=6, autostart=bool(autostart))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 import rclpy
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -34,6 +33,7 @@ from visualization_msgs.msg import MarkerArray
 from maestro_common.errors import InvalidArgument, NotFound, Timeout, ToolFailure, Unavailable, fill_error
 from maestro_common.geometry import matrix_to_pose, transform_points
 from maestro_common.images import image_to_numpy, numpy_to_image
+from maestro_common.node_runner import spin_node
 from maestro_common.params import declare
 from maestro_common.tf import TfBuffer
 from maestro_grasp.annotate import draw_grasps
@@ -390,17 +390,7 @@ def main(args: list[str] | None = None) -> None:
     """Run the grasp node (configured and activated at start unless autostart is false)."""
     with rclpy.init(args=args):
         node = GraspNode()
-        executor = MultiThreadedExecutor(num_threads=4)
-        executor.add_node(node)
-        if node.p_autostart and node.trigger_configure() == TransitionCallbackReturn.SUCCESS:
-            node.trigger_activate()
-        try:
-            executor.spin()
-        except (KeyboardInterrupt, ExternalShutdownException):
-            pass
-        finally:
-            executor.shutdown(timeout_sec=2.0)
-            node.destroy_node()
+        spin_node(node, threads=4, autostart=bool(node.p_autostart))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from geometry_msgs.msg import TransformStamped, Twist
 from nav_msgs.msg import Odometry
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
@@ -31,6 +31,7 @@ from tf2_msgs.msg import TFMessage
 
 from maestro_common.errors import fill_error
 from maestro_common.images import numpy_to_image
+from maestro_common.node_runner import spin_node
 from maestro_common.params import declare
 from maestro_interfaces.msg import Keypoint, SimObject, TaskInfo
 from maestro_interfaces.srv import EvaluateTask, GetSceneGroundTruth, ListTasks, ResetScene
@@ -496,13 +497,7 @@ def main(args: list[str] | None = None) -> None:
             except (ToolFailure, ValueError) as exc:
                 rclpy.logging.get_logger("maestro_sim").fatal(f"cannot start the simulation: {exc}")
                 raise SystemExit(1) from None
-            executor = MultiThreadedExecutor(num_threads=4)
-            executor.add_node(node)
-            try:
-                executor.spin()
-            finally:
-                executor.shutdown()
-                node.destroy_node()
+            spin_node(node, threads=4)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
 

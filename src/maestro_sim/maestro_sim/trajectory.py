@@ -53,7 +53,7 @@ class JointTrajectory:
 def build_trajectory(arm_joints: Sequence[str], names: Sequence[str], times: Sequence[float],
                      positions: Sequence[Sequence[float]], velocities: Sequence[Sequence[float]],
                      start: np.ndarray, lower: np.ndarray, upper: np.ndarray, vel_limits: np.ndarray,
-                     tolerance: float = 1e-3, speed_margin: float = 1.1) -> JointTrajectory:
+                     tolerance: float = 0.02, speed_margin: float = 1.1) -> JointTrajectory:
     """Validate a trajectory given as ROS fields and return it over all arm joints (missing joints hold ``start``).
 
     Raises :class:`InvalidJoints` for bad names and :class:`InvalidArgument` for bad times/values/limits.
@@ -84,6 +84,8 @@ def build_trajectory(arm_joints: Sequence[str], names: Sequence[str], times: Seq
         k, j = int(bad[0][0]), int(bad[1][0])
         raise InvalidArgument(f"point {k}: {arm[j]} = {pos[k, j]:.4f} is outside its limits "
                               f"[{lower[j]:.4f}, {upper[j]:.4f}]")
+    # a time-parameterised spline may overshoot a limit it hugs by a hair: clip that (the PD targets are clipped anyway)
+    pos = np.clip(pos, lower, upper)
     vel = None
     if any(len(v) for v in velocities):
         if len(velocities) != len(t) or any(len(v) != len(names) for v in velocities):

@@ -163,10 +163,14 @@ class SimNode(Node):
                 ahead = (t - sim0) - (time.monotonic() - wall0)
                 if ahead > 0:
                     time.sleep(ahead)
-                elif ahead < -0.5:  # cannot keep up: do not try to catch up forever
-                    wall0, sim0 = time.monotonic(), t
+                else:
+                    if ahead < -0.5:  # cannot keep up: do not try to catch up forever
+                        wall0, sim0 = time.monotonic(), t
+                    # Python locks are not fair: without a pause this thread re-takes the world lock at once and
+                    # starves the service, action and render threads (ground-truth calls took > 5 s under load)
+                    time.sleep(0.0005)
             else:
-                time.sleep(0)  # let the other threads take the GIL
+                time.sleep(0.0002)  # let the other threads take the GIL and the world lock
 
     def _apply_commands(self, world: World) -> None:
         active = self._traj

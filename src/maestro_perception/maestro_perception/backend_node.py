@@ -601,16 +601,8 @@ def mask_center(mask: np.ndarray) -> tuple[float, float]:
 def run_backend(node_cls: type[PerceptionBackend], node_name: str, args: list[str] | None = None) -> None:
     """``main()`` body shared by the backend executables: spin the lifecycle node in a multithreaded executor."""
     import rclpy
-    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+
+    from maestro_common.node_runner import spin_node
 
     with rclpy.init(args=args):
-        node = node_cls(node_name)
-        executor = MultiThreadedExecutor(num_threads=4)
-        executor.add_node(node)
-        try:
-            executor.spin()
-        except (KeyboardInterrupt, ExternalShutdownException):
-            pass
-        finally:
-            executor.shutdown(timeout_sec=2.0)
-            node.destroy_node()
+        spin_node(node_cls(node_name), threads=4)

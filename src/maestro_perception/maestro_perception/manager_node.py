@@ -164,19 +164,11 @@ class PerceptionManager(Node):
 def main(args: list[str] | None = None) -> None:
     """Run the perception manager."""
     import rclpy
-    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+
+    from maestro_common.node_runner import spin_node
 
     with rclpy.init(args=args):
-        node = PerceptionManager()
-        executor = MultiThreadedExecutor(num_threads=4)
-        executor.add_node(node)
-        try:
-            executor.spin()
-        except (KeyboardInterrupt, ExternalShutdownException):
-            pass
-        finally:
-            executor.shutdown(timeout_sec=2.0)
-            node.destroy_node()
+        spin_node(PerceptionManager(), threads=4)
 
 
 if __name__ == "__main__":

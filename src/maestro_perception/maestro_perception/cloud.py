@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from maestro_common import clouds
+
 __all__ = [
     "Intrinsics",
     "depth_to_points",
@@ -153,51 +155,11 @@ def filter_cloud(points: np.ndarray, voxel_size: float = 0.005, remove_outliers:
     return pts
 
 
-# sensor_msgs/PointField datatypes -> numpy base types
-_FIELD_TYPES = {1: "i1", 2: "u1", 3: "i2", 4: "u2", 5: "i4", 6: "u4", 7: "f4", 8: "f8"}
-
-
 def points_to_pointcloud2(points: np.ndarray, frame_id: str, stamp: Any | None = None) -> Any:
     """Pack (N, 3) points into an unorganised ``sensor_msgs/PointCloud2`` with float32 x, y, z fields."""
-    from sensor_msgs.msg import PointCloud2, PointField
-
-    pts = np.asarray(points, dtype=np.float32).reshape(-1, 3)
-    msg = PointCloud2()
-    msg.header.frame_id = frame_id
-    if stamp is not None:
-        msg.header.stamp = stamp
-    msg.height, msg.width = 1, len(pts)
-    msg.fields = [PointField(name=n, offset=4 * i, datatype=PointField.FLOAT32, count=1)
-                  for i, n in enumerate("xyz")]
-    msg.is_bigendian = False
-    msg.point_step = 12
-    msg.row_step = 12 * len(pts)
-    msg.is_dense = bool(np.isfinite(pts).all())
-    msg.data = np.ascontiguousarray(pts.astype("<f4")).tobytes()
-    return msg
+    return clouds.points_to_pointcloud2(points, frame_id, stamp)
 
 
 def pointcloud2_to_points(msg: Any, skip_nans: bool = True) -> np.ndarray:
     """Unpack the x, y, z fields of any ``sensor_msgs/PointCloud2`` into an (N, 3) float64 array."""
-    fields = {f.name: f for f in msg.fields}
-    for name in "xyz":
-        if name not in fields:
-            raise ValueError(f"PointCloud2 has no '{name}' field (fields: {sorted(fields)})")
-    order = ">" if msg.is_bigendian else "<"
-    dtype = np.dtype({
-        "names": ["x", "y", "z"],
-        "formats": [order + _FIELD_TYPES[fields[n].datatype] for n in "xyz"],
-        "offsets": [fields[n].offset for n in "xyz"],
-        "itemsize": msg.point_step,
-    })
-    n = msg.width * msg.height
-    if n == 0:
-        return np.zeros((0, 3))
-    raw = np.frombuffer(bytes(msg.data), dtype=np.uint8)
-    if msg.height > 1 and msg.row_step != msg.width * msg.point_step:
-        raw = raw.reshape(msg.height, msg.row_step)[:, : msg.width * msg.point_step].reshape(-1)
-    rec = raw[: n * msg.point_step].view(dtype)
-    pts = np.stack([rec["x"], rec["y"], rec["z"]], axis=1).astype(np.float64)
-    if skip_nans:
-        pts = pts[np.isfinite(pts).all(axis=1)]
-    return pts
+    return clouds.pointcloud2_to_points(msg, skip_nans=skip_nans)

@@ -571,10 +571,47 @@ def install(namespace: dict, profile: dict) -> list[str]:
                 det2, _ = detect(label)
                 if det2 is not None:
                     det = det2
+        if not part and approach in ("auto", "top_down") and executions < budget:
+            # last resort: a top-down grasp across the object's box (a single view often has no antipodal pairs on
+            # boxes and cylinders: their far faces are hidden)
+            try:
+                geo_b = geometry(label)[0]
+            except _SkillAbort as exc:
+                geo_b, last_reason = None, last_reason or str(exc)
+            box = box_candidate(geo_b) if geo_b is not None else None
+            if box is None:
+                last_reason = last_reason or "the object's box is wider than the gripper"
+            else:
+                executions += 1
+                outcome = try_candidate(box[0], box[1], lift_h, float(geo_b.bottom_height))
+                if outcome is True:
+                    state["held"] = label
+                    return finish(SkillResult("grasp", True, "", {
+                        "label": label, "part": part, "held": True, "attempts": executions, "candidate": -1,
+                        "approach": "box_top_down", "width": float(box[1].width)}), snap=f"grasped '{label}'")
+                last_reason = f"box grasp: {outcome}"
+                print(f"[harness] top-down box grasp failed: {outcome}")
         return finish(SkillResult("grasp", False, f"{last_reason or 'no candidate worked'}; try another approach, "
                                   "move closer, or grasp a part", {"label": label, "held": False,
                                                                    "attempts": executions}),
                       snap=f"grasp of '{label}' failed")
+
+    def box_candidate(geo: Any) -> tuple[list[float], Any] | None:
+        """A top-down grasp at the centre of the object's box, fingers closing across its narrower horizontal side,
+        the fingertips low enough to pinch it and the palm clear of its top; None when neither side fits."""
+        ext = xyz(geo.obb_extent)
+        axes = [xyz(v) for v in geo.principal_axes]
+        horiz = sorted(range(3), key=lambda i: abs(axes[i][2]))[:2]  # the two most horizontal axes
+        fits = [i for i in sorted(horiz, key=lambda i: abs(ext[i])) if abs(ext[i]) < cfg.gripper_max_width - 0.01]
+        if not fits:
+            return None
+        u = _unit([axes[fits[0]][0], axes[fits[0]][1], 0.0])
+        c = xyz(geo.obb_pose.position) if getattr(geo, "obb_pose", None) is not None else xyz(geo.centroid)
+        top, bottom = float(geo.top_height), float(geo.bottom_height)
+        z = max(bottom + 0.015, min(0.5 * (top + bottom), top - cfg.finger_length + cfg.palm_clearance + 0.02))
+        yaw = math.atan2(u[0], -u[1])  # TOP_DOWN turned about z so that the TCP's y (closing axis) is along u
+        q = closest_flip(quat_mul(yaw_quat(yaw), TOP_DOWN), TOP_DOWN)
+        return [c[0], c[1], z] + q, _BoxCandidate(width=abs(ext[fits[0]]))
 
     def palm_clear(gp: list[float], cand: Any, top: float | None) -> list[float]:
         """Back a steep (top-down-like) grasp off along its approach until the palm clears the object's top.
@@ -1025,6 +1062,15 @@ def install(namespace: dict, profile: dict) -> list[str]:
     ns.update(skills)
     ns.setdefault("SkillResult", SkillResult)
     return list(skills)
+
+
+@dataclass
+class _BoxCandidate:
+    """A grasp candidate made by the harness (same fields the skills read from a GraspCandidate)."""
+
+    width: float
+    approach: tuple = (0.0, 0.0, -1.0)
+    pre_grasp_offset: float = 0.10
 
 
 class _SkillAbort(Exception):

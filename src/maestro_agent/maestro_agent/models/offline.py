@@ -506,6 +506,21 @@ def _loop_code(c: Clause, approach: str) -> list[str]:
                 "    return hits[0] if hits else len(_marks_order)",
             ]
             order_key = "_rank(l)"
+    if c.kind == "clean_all":  # a retry must not take out what an earlier attempt already put in
+        lines += [
+            "cg = get_object_geometry(label=cont)",
+            "def _inside(l):",
+            "    gg = get_object_geometry(label=l)",
+            "    if not (gg and cg):",
+            "        return False",
+            "    o, b = gg.geometry.centroid, cg.geometry.centroid",
+            "    r = 0.5 * min(cg.geometry.obb_extent.x, cg.geometry.obb_extent.y)",
+            "    return ((o.x - b.x) ** 2 + (o.y - b.y) ** 2) ** 0.5 < r and o.z < cg.geometry.top_height + 0.05",
+            "done = [l for l in items if _inside(l)]",
+            "if done:",
+            "    print(f'[plan] already in {container}: {done}')",
+            "items = [l for l in items if l not in done]",
+        ]
     lines += [
         "size, ypos = {}, {}",
         "for l in items:",
@@ -516,7 +531,7 @@ def _loop_code(c: Clause, approach: str) -> list[str]:
         "        ypos[l] = gg.geometry.centroid.y",
         f"items = sorted(dict.fromkeys(items), key=lambda l: {order_key})",
         "print(f'[plan] items in order: {items}')",
-        "ok = len(items) > 0",
+        "ok = len(items) > 0" if c.kind != "clean_all" else "ok = len(items) > 0 or len(done) > 0",
     ]
     if c.kind == "stack":
         lines += [

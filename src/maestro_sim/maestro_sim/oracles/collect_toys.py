@@ -22,10 +22,16 @@ def drop_spot(o: Oracle, index: int, beside: bool) -> tuple[np.ndarray, np.ndarr
     d = centre[:2] - np.array([bx, by])
     d /= np.linalg.norm(d)
     local = rot[:2, :2].T @ d
-    extent = abs(local[0]) * TABLE_HALF[0] + abs(local[1]) * TABLE_HALF[1]  # centre-to-edge along d (about)
+    # centre-to-edge distance along d (ray against the table rectangle)
+    extent = min(TABLE_HALF[0] / max(abs(local[0]), 1e-6), TABLE_HALF[1] / max(abs(local[1]), 1e-6))
     lateral = np.array([-d[1], d[0]])
     depth = extent + 0.12 if beside else extent - 0.12
-    return centre[:2] - depth * d + (index - 1) * 0.12 * lateral, d
+    spot = centre[:2] - depth * d + (index - 1) * 0.12 * lateral
+    if not beside:  # keep the spot 7 cm inside the table top whatever the table's yaw
+        spot_local = rot[:2, :2].T @ (spot - centre[:2])
+        spot_local = np.clip(spot_local, -np.array(TABLE_HALF) + 0.07, np.array(TABLE_HALF) - 0.07)
+        spot = centre[:2] + rot[:2, :2] @ spot_local
+    return spot, d
 
 
 def run(world: World) -> Oracle:
@@ -34,8 +40,11 @@ def run(world: World) -> Oracle:
     task = world.task
     beside = task.variant == "next_to_table"
     for i, toy in enumerate(task.toys):
-        p = world.body_pos(toy)
-        o.drive_to(*o.approach_pose(p[:2], PICK_REACH))
+        for _ in range(3):  # the base may nudge a floor toy on its way: re-approach until it lies still in reach
+            p = world.body_pos(toy)
+            o.drive_to(*o.approach_pose(p[:2], PICK_REACH))
+            if np.linalg.norm(world.body_pos(toy)[:2] - p[:2]) < 0.03:
+                break
         if not o.pick_from_floor(toy, task.toy_heights[toy], lift_to=0.5, align=True):
             continue
         spot, d = drop_spot(o, i, beside)

@@ -167,9 +167,9 @@ class Oracle:
         self.move_joints(q, duration, settle)
         return err < tol
 
-    def gripper(self, gap: float, wait: float = 0.6) -> None:
-        """Command the finger gap (m) and wait."""
-        self.world.set_gripper(gap)
+    def gripper(self, gap: float, wait: float = 0.6, max_force: float | None = None) -> None:
+        """Command the finger gap (m), squeezing with at most ``max_force`` N per finger, and wait."""
+        self.world.set_gripper(gap, max_force)
         self.wait(wait)
 
     # ----- composite -----

@@ -55,6 +55,10 @@ class AgentNode(Node):
         self.sandbox_mode = str(declare(self, "sandbox_mode", "auto", "auto | bwrap | fallback",
                                          choices=["auto", "bwrap", "fallback"]))
         self.max_images = int(declare(self, "max_images", 6, "images shown to the model per substep", min_value=0, max_value=32))
+        self.inject_grasp_failures = int(declare(
+            self, "inject_grasp_failures", 0, "test switch: the first N grasp skill calls of each trial execute a "
+            "perturbed first candidate (6 cm off along the closing axis) and fail, to exercise recovery",
+            min_value=0, max_value=10))
         # Every trace event is mirrored live on /agent/events (JSON) for the dashboard and the bag recorder.
         self._events_pub = self.create_publisher(String, "/agent/events", 100)
         self._model_factory = model_factory or _create_model
@@ -130,7 +134,11 @@ class AgentNode(Node):
                 setattr(msg, key, value)
             goal_handle.publish_feedback(msg)
 
-        loop = AgentLoop(model, sandbox, self.registry, dispatcher, observer, recorder, self.profile,
+        profile = self.profile
+        if self.inject_grasp_failures:
+            profile = {**profile, "harness": {**(profile.get("harness") or {}),
+                                              "inject_grasp_failures": self.inject_grasp_failures}}
+        loop = AgentLoop(model, sandbox, self.registry, dispatcher, observer, recorder, profile,
                          HistoryStore(self.history_dir), self._evaluate if goal.task else None, feedback)
         loop_ref["loop"] = loop
         with self._lock:

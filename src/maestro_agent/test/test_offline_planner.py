@@ -182,7 +182,8 @@ def test_react_gives_up_after_max_attempts() -> None:
     world.failing_candidates = {0, 1, 2}
     steps = _episode(world, "Pick up the tennis ball.")
     assert [s.verdict for s in steps] == ["CONTINUE", "RETRY", "RETRY", "FAILED"]
-    assert re.search(r"approach=any", steps[1].code) and "failed 3 times" in steps[-1].reasoning
+    assert "approach=auto" in steps[1].code and re.search(r"approach=any", steps[2].code)  # same plan, then any
+    assert "failed 3 times" in steps[-1].reasoning
 
 
 def test_react_next_alias_when_object_not_seen() -> None:

@@ -304,6 +304,7 @@ class HarnessConfig:
     place_clearance: float = 0.03
     default_held_offset: float = 0.03   # TCP height above the held object's bottom when unknown
     finger_length: float = 0.045        # TCP (fingertip plane) to palm, metres
+    inject_grasp_failures: int = 0      # test switch: the first N grasp calls run a perturbed candidate and fail
     gripper_timeout: float = 15.0       # s; a loaded simulator can take several seconds to close on an object
     palm_clearance: float = 0.012       # keep the palm this far above the object's top (a wedged object jumps out)
     grasp_attempts: int = 4
@@ -555,6 +556,18 @@ def install(namespace: dict, profile: dict) -> list[str]:
                     gp = gp[:3] + closest_flip(gp[3:], TOP_DOWN)
                     tried.append(gp[:3])
                     gp = palm_clear(gp, cand, top)
+                    if state.get("injected", 0) < cfg.inject_grasp_failures:
+                        state["injected"] = state.get("injected", 0) + 1
+                        side = quat_rotate(gp[3:], [0.0, 1.0, 0.0])  # along the closing axis: the fingers miss
+                        bad = _add(gp[:3], _scale(side, 0.06)) + gp[3:]
+                        print("[harness] fault injection: executing the first candidate 6 cm off its planned pose")
+                        outcome = try_candidate(bad, cand, lift_h, bottom)
+                        outcome = "injected fault: " + (outcome if isinstance(outcome, str) else "held by chance")
+                        if outcome.endswith("by chance"):
+                            open_gripper()
+                        return finish(SkillResult("grasp", False, outcome, {"label": label, "held": False,
+                                                                           "attempts": executions}),
+                                      snap=f"grasp of '{label}' failed")
                     outcome = try_candidate(gp, cand, lift_h, bottom)
                     if outcome is True:
                         state["held"] = label

@@ -653,6 +653,8 @@ class OfflinePlanner:
                 n_alias = len(aliases(clauses[step - 1].obj)) if clauses[step - 1].obj else 1
                 if alias + 1 < n_alias:
                     return retry(reason, alias=alias + 1)
+            if approach == "auto" and attempt == 1:
+                return retry(reason)  # a failed grasp is often transient (slip, a stale view): same plan first
             if approach == "auto":
                 return retry(reason, approach="any")
             return retry(reason, alias=alias + 1)

@@ -2,6 +2,11 @@
 
 ``maestro perception use yolo`` swaps the active backend through /perception/select_backend and prints the active
 and available backends.
+
+``maestro perception train --sim`` trains the yolo backend's detector: it renders a domain-randomised dataset from the
+simulator (this venv), trains yolo11n-seg from scratch in the separate training venv ``.venv-train``
+(``scripts/setup_training.sh``; a subprocess under ``nice -n 19``), exports ONNX and validates on held-out renders;
+``--ship`` installs the result as the backend's default weights. See :mod:`maestro_perception.train_pipeline`.
 """
 from __future__ import annotations
 
@@ -19,12 +24,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     use = sub.add_parser("use", help="activate a perception backend (sim_gt, yolo, vlm_pointing)")
     use.add_argument("backend", help="backend name")
     use.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the manager (default 30)")
+    from maestro_perception.train_pipeline import add_train_arguments
+
+    train = sub.add_parser("train", help="render a sim dataset, train yolo11n-seg in .venv-train, export ONNX",
+                           description="Render (simulator, this venv) -> fit yolo11n-seg from scratch (.venv-train "
+                                       "subprocess, nice 19) -> ONNX export -> val on held-out renders [-> --ship].")
+    add_train_arguments(train)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the parsed subcommand; returns the process exit code."""
     if args.perception_cmd == "use":
         return use_backend(args.backend, timeout=args.timeout)
+    if args.perception_cmd == "train":
+        from maestro_perception.train_pipeline import run_train
+
+        return run_train(args)
     print(f"unknown perception command {args.perception_cmd!r}", file=sys.stderr)
     return 2
 

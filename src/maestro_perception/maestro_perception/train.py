@@ -32,11 +32,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["coarse_label", "fit", "main", "mask_polygons", "render", "yolo_seg_lines"]
+__all__ = ["coarse_label", "evaluate", "fit", "main", "mask_polygons", "render", "yolo_seg_lines"]
 
 TABLETOP_TASKS = ["put_ball_in_bowl", "rotate_cube", "hang_mug", "cut_banana", "clean_table_by_size",
                   "erase_then_stack", "open_cabinet", "fold_towel"]
+MOBILE_TASKS = ["search_ball", "trash_ball", "collect_toys", "open_door_enter"]
 PERTURBATIONS = ["base", "visual", "visual", "pose", "new_object"]
+EMBODIMENT_CAMERAS = {"franka": ["front", "wrist"], "go2w_piper": ["head", "wrist"]}
 
 
 COLOURS = ("red", "green", "blue", "yellow", "orange", "purple", "pink", "cyan", "white", "black", "grey", "gray",
@@ -103,8 +105,14 @@ def _sim_executable() -> str:
 
 def render(out: Path, samples: int, seed: int = 0, val_fraction: float = 0.15, start_sim: bool = False,
            tasks: list[str] | None = None, cameras: list[str] | None = None, timeout: float = 30.0,
-           coarse: bool = True) -> Path:
-    """Render ``samples`` scene resets (every camera each) into a YOLO-seg dataset; returns dataset.yaml."""
+           coarse: bool = True, max_side: int = 0, names_from: Path | None = None,
+           perturbations: list[str] | None = None, embodiment: str = "franka") -> Path:
+    """Render ``samples`` scene resets (every camera each) into a YOLO-seg dataset; returns dataset.yaml.
+
+    ``max_side`` > 0 downscales the saved images so that their longer side is at most that many pixels (labels are
+    normalised, so they stay valid); ``names_from`` starts the class table from another dataset's ``names.json`` (a
+    held-out set must use the training set's class ids); ``val_fraction=1`` puts every image into ``val``.
+    """
     import rclpy
     from PIL import Image as PILImage
     from rclpy.context import Context
@@ -118,11 +126,11 @@ def render(out: Path, samples: int, seed: int = 0, val_fraction: float = 0.15, s
 
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     rng = random.Random(seed)
-    tasks = tasks or TABLETOP_TASKS
-    cameras = cameras or ["front", "wrist"]
+    tasks = tasks or (MOBILE_TASKS if embodiment == "go2w_piper" else TABLETOP_TASKS)
+    cameras = cameras or EMBODIMENT_CAMERAS.get(embodiment, ["front", "wrist"])
     sim = None
     if start_sim:
-        sim = subprocess.Popen([_sim_executable(), "--ros-args", "-p", "embodiment:=franka", "-p",
+        sim = subprocess.Popen([_sim_executable(), "--ros-args", "-p", f"embodiment:={embodiment}", "-p",
                                 f"task:={tasks[0]}"], start_new_session=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.STDOUT)
     for split in ("train", "val"):
@@ -130,8 +138,9 @@ def render(out: Path, samples: int, seed: int = 0, val_fraction: float = 0.15, s
         (out / "labels" / split).mkdir(parents=True, exist_ok=True)
     names: dict[str, int] = {}
     names_file = out / "names.json"
-    if names_file.exists():
-        names = json.loads(names_file.read_text())
+    for src in (names_from, names_file):
+        if src is not None and Path(src).exists():
+            names.update({k: v for k, v in json.loads(Path(src).read_text()).items() if k not in names})
     ctx = Context()
     rclpy.init(context=ctx)
     node = rclpy.create_node(f"maestro_dataset_renderer_{os.getpid()}", context=ctx)
@@ -172,8 +181,9 @@ def render(out: Path, samples: int, seed: int = 0, val_fraction: float = 0.15, s
             raise RuntimeError("/sim/reset_scene is not available: start the simulator (or pass --start-sim)")
         for i in range(samples):
             task = rng.choice(tasks)
-            pert = rng.choice(PERTURBATIONS)
-            res = call_service(reset_cli, ResetScene.Request(task=task, seed=rng.randrange(10**6), perturbation=pert),
+            pert = rng.choice(perturbations or PERTURBATIONS)
+            scene_seed = rng.randrange(10**6)
+            res = call_service(reset_cli, ResetScene.Request(task=task, seed=scene_seed, perturbation=pert),
                                timeout, "the simulator")
             if res.error_code != 0:
                 print(f"skip {task}/{pert}: {res.error_msg}", file=sys.stderr)
@@ -196,8 +206,12 @@ def render(out: Path, samples: int, seed: int = 0, val_fraction: float = 0.15, s
                     continue
                 rgb = image_to_numpy(pair[0])
                 seg = image_to_numpy(pair[1]).astype(np.int32)
-                stem = f"{i:05d}_{task}_{pert}_{cam}"
-                PILImage.fromarray(rgb[..., :3]).save(out / "images" / split / f"{stem}.jpg", quality=92)
+                stem = f"{i:05d}_{task}_{pert}_s{scene_seed}_{cam}"
+                img = PILImage.fromarray(np.ascontiguousarray(rgb[..., :3]))
+                if max_side and max(img.size) > max_side:
+                    scale = max_side / max(img.size)
+                    img = img.resize((round(img.width * scale), round(img.height * scale)), PILImage.BILINEAR)
+                img.save(out / "images" / split / f"{stem}.jpg", quality=92)
                 (out / "labels" / split / f"{stem}.txt").write_text("\n".join(yolo_seg_lines(seg, instances)) + "\n")
                 written += 1
             print(f"[{i + 1}/{samples}] {task} {pert}: {len(instances)} objects", flush=True)
@@ -235,9 +249,36 @@ def _offline_ultralytics(workdir: Path) -> None:
         shutil.copy(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf", font)
 
 
+def _val_metrics(model: Any, data: Path, imgsz: int, device: str, split: str = "val") -> dict[str, Any]:
+    """ultralytics val of ``model`` on ``data``: box/mask mAP50, mAP50-95 and per-class box mAP50."""
+    m = model.val(data=str(Path(data).resolve()), imgsz=imgsz, device=device, split=split, plots=False,
+                  verbose=False, batch=8, workers=0)
+    names = m.names if hasattr(m, "names") else model.names
+    per_class = {names[int(c)]: round(float(v), 4)
+                 for c, v in zip(m.box.ap_class_index, m.box.all_ap[:, 0], strict=True)}
+    out = {"box_map50": round(float(m.box.map50), 4), "box_map50_95": round(float(m.box.map), 4),
+           "box_recall": round(float(m.box.mr), 4), "box_precision": round(float(m.box.mp), 4),
+           "per_class_box_map50": per_class}
+    if hasattr(m, "seg"):
+        out.update({"mask_map50": round(float(m.seg.map50), 4), "mask_map50_95": round(float(m.seg.map), 4)})
+    return out
+
+
+def _count_images(data: Path) -> dict[str, int]:
+    root = Path(data).resolve().parent
+    return {split: len(list((root / "images" / split).glob("*.jpg"))) for split in ("train", "val")}
+
+
 def fit(data: Path, out: Path, epochs: int = 40, imgsz: int = 320, batch: int = 8, device: str = "cpu",
-        threads: int = 2, model_yaml: str = "yolo11n-seg.yaml") -> Path:
-    """Train from scratch (offline) and export ONNX; returns the path of best.onnx in ``out``."""
+        threads: int = 2, model_yaml: str = "yolo11n-seg.yaml", hours: float = 0.0, heldout: Path | None = None,
+        patience: int = 100) -> Path:
+    """Train from scratch (offline), export ONNX, validate; returns the path of best.onnx in ``out``.
+
+    ``hours`` > 0 trains for that wall time instead of ``epochs`` (ultralytics' ``time``: the learning-rate schedule
+    is fitted to the epochs that fit). ``heldout``: a dataset.yaml of scenes from unseen seeds; its ``val`` split is
+    evaluated after training. Writes ``metrics.json`` (both validations, epochs run, seconds per epoch),
+    ``best.pt``, ``best.onnx`` and ``names.json`` (class id -> name) to ``out``.
+    """
     out.mkdir(parents=True, exist_ok=True)
     _offline_ultralytics(out)
     import torch
@@ -250,20 +291,46 @@ def fit(data: Path, out: Path, epochs: int = 40, imgsz: int = 320, batch: int = 
         torch.set_num_threads(threads)  # ultralytics drops to one thread on CPU
 
     model.add_callback("on_pretrain_routine_end", keep_threads)
+    t0 = time.monotonic()
+    extra = {"time": hours} if hours > 0 else {}
     model.train(data=str(Path(data).resolve()), epochs=epochs, imgsz=imgsz, batch=batch, device=device,
                 workers=0, pretrained=False, amp=False, project=str(out.resolve()), name="run", exist_ok=True,
-                plots=False, verbose=False, seed=0, deterministic=False)
+                plots=False, verbose=False, seed=0, deterministic=False, patience=patience, **extra)
+    train_s = time.monotonic() - t0
     best = out / "run" / "weights" / "best.pt"
+    epochs_run = 0
+    results_csv = out / "run" / "results.csv"
+    if results_csv.exists():
+        epochs_run = max(0, len(results_csv.read_text().strip().splitlines()) - 1)
     trained = YOLO(str(best))
     onnx_path = Path(trained.export(format="onnx", imgsz=imgsz, simplify=True, dynamic=False, opset=17))
-    metrics = trained.val(data=str(Path(data).resolve()), imgsz=imgsz, device=device, plots=False, verbose=False)
-    summary = {"box_map50": float(metrics.box.map50), "mask_map50": float(metrics.seg.map50),
-               "box_map50_95": float(metrics.box.map), "epochs": epochs, "imgsz": imgsz}
+    summary: dict[str, Any] = {
+        "model": model_yaml, "imgsz": imgsz, "batch": batch, "epochs_requested": epochs, "hours": hours,
+        "epochs_run": epochs_run, "train_seconds": round(train_s, 1),
+        "seconds_per_epoch": round(train_s / max(epochs_run, 1), 1), "images": _count_images(data),
+        "val": _val_metrics(trained, data, imgsz, device)}
+    if heldout is not None:
+        summary["heldout_images"] = _count_images(heldout)["val"]
+        summary["heldout"] = _val_metrics(trained, heldout, imgsz, device)
+    names = {int(k): str(v) for k, v in trained.names.items()}
+    (out / "names.json").write_text(json.dumps(names, indent=1))
     (out / "metrics.json").write_text(json.dumps(summary, indent=1))
     shutil.copy(onnx_path, out / "best.onnx")
-    shutil.copy(best, out / "best.pt")
-    print(f"validation: {summary}; weights in {out}")
+    if best.resolve() != (out / "best.pt").resolve():
+        shutil.copy(best, out / "best.pt")
+    print(f"metrics: {json.dumps(summary)}; weights in {out}")
     return out / "best.onnx"
+
+
+def evaluate(weights: Path, data: Path, imgsz: int = 320, device: str = "cpu") -> dict[str, Any]:
+    """ultralytics val of trained ``.pt`` weights on a dataset.yaml (its ``val`` split); prints and returns metrics."""
+    _offline_ultralytics(Path(weights).resolve().parent)
+    from ultralytics import YOLO, settings
+
+    settings.update({"sync": False})
+    metrics = _val_metrics(YOLO(str(weights)), data, imgsz, device)
+    print(json.dumps(metrics, indent=1))
+    return metrics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,27 +340,47 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("render", help="render a labelled dataset from the simulator")
     f = sub.add_parser("fit", help="train yolo11n-seg on a rendered dataset and export ONNX")
     a = sub.add_parser("all", help="render, then fit")
+    v = sub.add_parser("val", help="ultralytics val of .pt weights on a dataset (e.g. held-out renders)")
+    v.add_argument("--weights", type=Path, required=True)
+    v.add_argument("--data", type=Path, required=True)
+    v.add_argument("--imgsz", type=int, default=320)
+    v.add_argument("--device", default="cpu")
     for p in (r, a):
         p.add_argument("--out", type=Path, default=Path("out/dataset"))
         p.add_argument("--samples", type=int, default=60, help="scene resets (each gives one image per camera)")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--start-sim", action="store_true", help="start the simulator as a subprocess")
         p.add_argument("--tasks", default="", help="comma-separated task ids (default: all tabletop tasks)")
+        p.add_argument("--max-side", type=int, default=0, help="downscale saved images to this longer side (0 = keep)")
+        p.add_argument("--val-fraction", type=float, default=0.15, help="share of resets that go to val (1 = all)")
+        p.add_argument("--names-from", type=Path, default=None, help="names.json of the training set (held-out sets)")
+        p.add_argument("--perturbations", default="", help="comma-separated STAR-Gen axes (default: mixed)")
+        p.add_argument("--embodiment", default="franka", choices=sorted(EMBODIMENT_CAMERAS),
+                       help="robot of the simulator started by --start-sim (default tasks follow it)")
     for p in (f, a):
         p.add_argument("--weights-out", type=Path, default=Path("out/detector"))
         p.add_argument("--epochs", type=int, default=40)
         p.add_argument("--imgsz", type=int, default=320)
         p.add_argument("--batch", type=int, default=8)
         p.add_argument("--device", default="cpu")
+        p.add_argument("--hours", type=float, default=0.0, help="train for this wall time instead of --epochs")
+        p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+        p.add_argument("--heldout", type=Path, default=None, help="dataset.yaml of held-out renders to evaluate")
     f.add_argument("--data", type=Path, required=True, help="dataset.yaml written by render")
     args = ap.parse_args(argv)
     if args.cmd in ("render", "all"):
         tasks = [t for t in args.tasks.split(",") if t] or None
-        data = render(args.out, args.samples, args.seed, start_sim=args.start_sim, tasks=tasks)
+        perts = [t for t in args.perturbations.split(",") if t] or None
+        data = render(args.out, args.samples, args.seed, args.val_fraction, start_sim=args.start_sim, tasks=tasks,
+                      max_side=args.max_side, names_from=args.names_from, perturbations=perts,
+                      embodiment=args.embodiment)
     if args.cmd == "fit":
         data = args.data
     if args.cmd in ("fit", "all"):
-        fit(data, args.weights_out, args.epochs, args.imgsz, args.batch, args.device)
+        fit(data, args.weights_out, args.epochs, args.imgsz, args.batch, args.device, threads=args.threads,
+            hours=args.hours, heldout=args.heldout)
+    if args.cmd == "val":
+        evaluate(args.weights, args.data, args.imgsz, args.device)
     return 0
 
 

@@ -1,0 +1,95 @@
+"""Detection recall of the shipped YOLO detector per task scene, against the simulator's ground truth.
+
+Run: ``source scripts/env.sh && python benchmarks/perception_recall.py [--seeds 0,1,2] [--perturbation base]
+[--weights PATH.onnx] [--conf 0.25] [--iou 0.5] [--tasks put_ball_in_bowl,...]``
+
+For every task (the tabletop tasks on the Franka, the mobile tasks on the Go2-W + PiPER) and seed, the scene is built
+in-process with ``maestro_sim`` (``World`` + ``SceneRenderer``, no ROS), every camera is rendered at 640x480, and the
+ground truth is what the ``sim_gt`` backend would report: each object with >= 30 pixels in the segmentation render,
+its label reduced to the detector's classes (colour words dropped). The detector is the yolo backend's model wrapper
+(``load_yolo``: onnxruntime). An object counts as recalled when a detection of its class overlaps its box with
+IoU >= ``--iou``. Prints recall per task (and in total), false positives per image, the labels missed, and the
+median predict time.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+from maestro_perception.detector_eval import gt_objects, match
+from maestro_perception.train import MOBILE_TASKS, TABLETOP_TASKS
+from maestro_perception.yolo_model import load_yolo
+from maestro_perception.yolo_node import default_weights
+
+
+def main() -> int:
+    """Render each task scene, detect, score; print a table."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--weights", default="", help="detector (.onnx); default: the shipped model")
+    ap.add_argument("--seeds", default="0,1,2", help="comma-separated scene seeds")
+    ap.add_argument("--perturbation", default="base")
+    ap.add_argument("--tasks", default="", help="comma-separated task ids (default: all tabletop + mobile tasks)")
+    ap.add_argument("--conf", type=float, default=0.25)
+    ap.add_argument("--iou", type=float, default=0.5, help="box IoU for a match")
+    args = ap.parse_args()
+    try:
+        from maestro_sim.rendering import SceneRenderer
+        from maestro_sim.world import World
+    except ImportError as exc:
+        print(f"maestro_sim is needed to render the scenes ({exc})", file=sys.stderr)
+        return 1
+    weights = args.weights or default_weights()
+    if not weights:
+        print("no weights: pass --weights or ship a model (maestro perception train --sim --ship)", file=sys.stderr)
+        return 1
+    model = load_yolo(weights)
+    print(f"weights: {weights}\nclasses: {sorted(model.names.values())}")
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    tasks = [t for t in args.tasks.split(",") if t] or TABLETOP_TASKS + MOBILE_TASKS
+    times: list[float] = []
+    total_found = total_gt = total_fp = total_images = 0
+    print(f"\n{'task':22s} {'images':>6s} {'objects':>7s} {'recall':>7s} {'FP/img':>7s}  missed (label: count)")
+    for task in tasks:
+        embodiment = "go2w_piper" if task in MOBILE_TASKS else "franka"
+        found = n_gt = fps = images = 0
+        missed: Counter[str] = Counter()
+        for seed in seeds:
+            world = World(embodiment, task, seed, args.perturbation)
+            renderer = SceneRenderer(world)
+            try:
+                renderer.update(world.data)
+                labels = {o.instance_id: o.label for o in world.ground_truth()}
+                for cam in world.cameras:
+                    frame = renderer.render(cam)
+                    gts = gt_objects(frame.seg, labels)
+                    t0 = time.perf_counter()
+                    dets = model.predict(frame.rgb.copy(), args.conf)
+                    times.append(time.perf_counter() - t0)
+                    res = match(dets, gts, args.iou)
+                    found += len(res.found)
+                    n_gt += len(gts)
+                    fps += len(res.false_positives)
+                    images += 1
+                    missed.update(g.label for g in res.missed)
+            finally:
+                renderer.close()
+        recall = found / n_gt if n_gt else float("nan")
+        miss = ", ".join(f"{k}: {v}" for k, v in missed.most_common()) or "-"
+        print(f"{task:22s} {images:6d} {n_gt:7d} {recall:7.2f} {fps / max(images, 1):7.2f}  {miss}", flush=True)
+        total_found, total_gt, total_fp, total_images = (total_found + found, total_gt + n_gt, total_fp + fps,
+                                                         total_images + images)
+    print(f"{'TOTAL':22s} {total_images:6d} {total_gt:7d} {total_found / max(total_gt, 1):7.2f} "
+          f"{total_fp / max(total_images, 1):7.2f}")
+    print(f"\npredict (640x480 in, model at its export size): median {statistics.median(times) * 1e3:.0f} ms over "
+          f"{len(times)} images; perturbation {args.perturbation}, seeds {seeds}, conf {args.conf}, IoU {args.iou}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

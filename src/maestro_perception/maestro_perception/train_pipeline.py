@@ -1,0 +1,130 @@
+"""``maestro perception train --sim``: the whole detector recipe in one command, across two venvs.
+
+1. **render** (this process, the main venv with ROS + the simulator): a domain-randomised training set from the
+   tabletop tasks (and ``--mobile-samples`` resets of the Go2-W + PiPER tasks), then a held-out set from other seeds;
+   ``maestro_sim``'s ``sim_node`` is started as a subprocess on a private ROS domain (loopback only).
+2. **fit** (a subprocess in the training venv ``.venv-train``, made by ``scripts/setup_training.sh``: ultralytics +
+   torch 2.14.1/torchvision 0.29.1, which cannot live beside the main venv's CPU torch 2.13): ``yolo11n-seg`` from its
+   yaml (no pretrained weights, fully offline), ``nice -n 19``, ONNX export, ultralytics val on both sets.
+3. **ship** (``--ship``): copy ``best.onnx`` and a model card (class names, metrics, the command) into
+   ``src/maestro_perception/models/`` as the default weights of the ``yolo`` backend.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["SHIPPED_CARD", "SHIPPED_MODEL", "add_train_arguments", "repo_root", "run_train", "training_python"]
+
+SHIPPED_MODEL = "maestro_sim_yolo11n_seg.onnx"
+SHIPPED_CARD = "maestro_sim_yolo11n_seg.json"
+
+
+def repo_root() -> Path:
+    """The workspace root: ``$MAESTRO_ROOT`` or the folder above ``src/`` of this (symlink-installed) source file."""
+    env = os.environ.get("MAESTRO_ROOT")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[3]
+
+
+def training_python(explicit: str = "") -> Path:
+    """Python of the training venv (``--train-python``, ``$MAESTRO_TRAIN_PYTHON`` or ``<root>/.venv-train``)."""
+    return Path(explicit or os.environ.get("MAESTRO_TRAIN_PYTHON", "") or repo_root() / ".venv-train/bin/python")
+
+
+def add_train_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``maestro perception train``."""
+    p.add_argument("--sim", action="store_true",
+                   help="render the dataset from the simulator (required unless --data is given)")
+    p.add_argument("--data", type=Path, default=None, help="skip rendering: train on this dataset.yaml")
+    p.add_argument("--heldout", type=Path, default=None, help="with --data: held-out dataset.yaml to evaluate")
+    p.add_argument("--out", type=Path, default=Path("out/detector"), help="work folder (datasets, runs, weights)")
+    p.add_argument("--samples", type=int, default=120, help="tabletop scene resets (2 images each)")
+    p.add_argument("--mobile-samples", type=int, default=30, help="Go2-W + PiPER scene resets (0 = none)")
+    p.add_argument("--heldout-samples", type=int, default=30, help="tabletop resets of the held-out set")
+    p.add_argument("--seed", type=int, default=0, help="training scenes' seed; the held-out set uses seed + 1000")
+    p.add_argument("--epochs", type=int, default=60)
+    p.add_argument("--hours", type=float, default=0.0, help="train for this wall time instead of --epochs")
+    p.add_argument("--imgsz", type=int, default=320)
+    p.add_argument("--device", default="cpu", help="training device (cpu, 0 for the first GPU)")
+    p.add_argument("--train-python", default="", help="python of the training venv (default .venv-train)")
+    p.add_argument("--ship", action="store_true", help="copy the result into src/maestro_perception/models/")
+
+
+def _render(args: argparse.Namespace) -> tuple[Path, Path]:
+    from maestro_perception.train import render
+
+    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    # a private domain: the sim started here must not answer (or disturb) a stack running on this machine
+    os.environ["ROS_DOMAIN_ID"] = str(random.Random().randint(101, 200))
+    ds, held = args.out / "dataset", args.out / "heldout"
+    common = {"start_sim": True, "max_side": args.imgsz}
+    data = render(ds, args.samples, args.seed, embodiment="franka", **common)
+    if args.mobile_samples > 0:
+        data = render(ds, args.mobile_samples, args.seed, embodiment="go2w_piper", **common)
+    heldout = render(held, args.heldout_samples, args.seed + 1000, val_fraction=1.0, names_from=ds / "names.json",
+                     embodiment="franka", **common)
+    return data, heldout
+
+
+def fit_command(py: Path, data: Path, weights_out: Path, args: argparse.Namespace, heldout: Path | None) -> list[str]:
+    """The niced training-venv command line that runs ``maestro_perception.train fit``."""
+    cmd = ["nice", "-n", "19", str(py), "-m", "maestro_perception.train", "fit", "--data", str(data.resolve()),
+           "--weights-out", str(weights_out.resolve()), "--epochs", str(args.epochs), "--imgsz", str(args.imgsz),
+           "--device", str(args.device), "--hours", str(args.hours)]
+    if heldout is not None:
+        cmd += ["--heldout", str(heldout.resolve())]
+    return cmd
+
+
+def ship(weights_out: Path, command: str, models_dir: Path | None = None) -> Path:
+    """Copy ``best.onnx`` + a model card (names, metrics, command) into the package's models folder."""
+    models = models_dir or Path(__file__).resolve().parents[1] / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    shutil.copy(weights_out / "best.onnx", models / SHIPPED_MODEL)
+    card = {"weights": SHIPPED_MODEL, "architecture": "yolo11n-seg (from scratch, no pretrained weights)",
+            "names": json.loads((weights_out / "names.json").read_text()),
+            "metrics": json.loads((weights_out / "metrics.json").read_text()), "command": command}
+    (models / SHIPPED_CARD).write_text(json.dumps(card, indent=1) + "\n")
+    return models / SHIPPED_MODEL
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Render (main venv) + fit/export/val (training venv subprocess) + optional ship; returns an exit code."""
+    if not args.sim and args.data is None:
+        print("say where the images come from: --sim (render them from the simulator) or --data dataset.yaml",
+              file=sys.stderr)
+        return 2
+    py = training_python(args.train_python)
+    if not py.exists():
+        print(f"training venv not found ({py}): run scripts/setup_training.sh (ultralytics + torch 2.14.1 / "
+              f"torchvision 0.29.1 in .venv-train; the main venv's torch cannot run ultralytics)", file=sys.stderr)
+        return 1
+    if args.data is not None:
+        data, heldout = args.data, args.heldout
+    else:
+        print(f"[1/3] rendering {args.samples} tabletop + {args.mobile_samples} mobile resets into {args.out} "
+              f"(simulator subprocess, private ROS domain)", flush=True)
+        data, heldout = _render(args)
+    weights_out = args.out / "weights"
+    cmd = fit_command(py, data, weights_out, args, heldout)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), PYTHONNOUSERSITE="1")
+    env.pop("PYTHONHOME", None)
+    print(f"[2/3] training in the training venv: {shlex.join(cmd)}", flush=True)
+    rc = subprocess.call(cmd, env=env)
+    if rc != 0:
+        print(f"training failed (exit {rc}); see {weights_out}", file=sys.stderr)
+        return 1
+    print(f"[3/3] weights: {weights_out / 'best.onnx'}; metrics: {weights_out / 'metrics.json'}", flush=True)
+    if args.ship:
+        shipped = ship(weights_out, shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]))
+        print(f"shipped {shipped} (rebuild maestro_perception to install it)")
+    return 0

@@ -12,8 +12,11 @@ Two steps, usable separately (``python -m maestro_perception.train {render,fit,a
             then exports ONNX for the onnxruntime backend. Needs ultralytics with a torchvision that works beside the
             installed torch (see docs: e.g. a separate venv with torch 2.14.1 + torchvision 0.29.1); it imports no ROS.
 
-The exported ``best.onnx`` goes to ``--out``; copy it to ``src/maestro_perception/models/maestro_yolo11n_seg.onnx`` to
-ship it as the default weights of the yolo backend.
+``val``     ultralytics val of trained ``.pt`` weights on a dataset (e.g. held-out renders from unseen seeds).
+
+The exported ``best.onnx`` goes to ``--weights-out``. ``maestro perception train --sim`` (:mod:`train_pipeline`) runs
+the whole recipe across the two venvs and ``--ship`` installs the result as the yolo backend's default weights
+(``models/maestro_sim_yolo11n_seg.onnx`` + a JSON model card).
 """
 from __future__ import annotations
 
@@ -32,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["coarse_label", "evaluate", "fit", "main", "mask_polygons", "render", "yolo_seg_lines"]
+__all__ = ["align_classes", "coarse_label", "evaluate", "fit", "main", "mask_polygons", "render", "write_dataset_yaml",
+           "yolo_seg_lines"]
 
 TABLETOP_TASKS = ["put_ball_in_bowl", "rotate_cube", "hang_mug", "cut_banana", "clean_table_by_size",
                   "erase_then_stack", "open_cabinet", "fold_towel"]
@@ -226,12 +230,47 @@ def render(out: Path, samples: int, seed: int = 0, val_fraction: float = 0.15, s
             except subprocess.TimeoutExpired:
                 os.killpg(sim.pid, 9)
     names_file.write_text(json.dumps(names, indent=1))
+    yaml_path = write_dataset_yaml(out, names)
+    print(f"wrote {written} images with {len(names)} classes to {out}")
+    return yaml_path
+
+
+def write_dataset_yaml(out: Path, names: dict[str, int]) -> Path:
+    """``dataset.yaml`` of a rendered dataset (absolute path, class id -> name)."""
     yaml_path = out / "dataset.yaml"
     ordered = sorted(names, key=names.get)
     yaml_path.write_text(f"path: {out.resolve()}\ntrain: images/train\nval: images/val\nnames:\n"
                          + "".join(f"  {names[n]}: {n}\n" for n in ordered))
-    print(f"wrote {written} images with {len(names)} classes to {out}")
     return yaml_path
+
+
+def align_classes(dataset: Path, names_file: Path) -> dict[str, int]:
+    """Re-number a (held-out) dataset's labels to the class ids of a training set's ``names.json``.
+
+    Objects of classes the training set never saw are dropped from the labels (the detector cannot know them); returns
+    ``{class: instances dropped}``. The dataset's ``names.json`` and ``dataset.yaml`` then equal the training set's.
+    """
+    train_names: dict[str, int] = json.loads(Path(names_file).read_text())
+    own: dict[str, int] = json.loads((dataset / "names.json").read_text())
+    id_to_name = {v: k for k, v in own.items()}
+    dropped: dict[str, int] = {}
+    for txt in (dataset / "labels").glob("*/*.txt"):
+        lines = []
+        for line in txt.read_text().splitlines():
+            if not line.strip():
+                continue
+            cls, rest = line.split(" ", 1)
+            name = id_to_name[int(cls)]
+            if name in train_names:
+                lines.append(f"{train_names[name]} {rest}")
+            else:
+                dropped[name] = dropped.get(name, 0) + 1
+        txt.write_text("\n".join(lines) + "\n")
+    (dataset / "names.json").write_text(json.dumps(train_names, indent=1))
+    write_dataset_yaml(dataset, train_names)
+    for cache in (dataset / "labels").glob("*.cache"):
+        cache.unlink()
+    return dropped
 
 
 # ------------------------------------------------------------------------------------------------ fit (ultralytics)
@@ -295,7 +334,7 @@ def fit(data: Path, out: Path, epochs: int = 40, imgsz: int = 320, batch: int = 
     extra = {"time": hours} if hours > 0 else {}
     model.train(data=str(Path(data).resolve()), epochs=epochs, imgsz=imgsz, batch=batch, device=device,
                 workers=0, pretrained=False, amp=False, project=str(out.resolve()), name="run", exist_ok=True,
-                plots=False, verbose=False, seed=0, deterministic=False, patience=patience, **extra)
+                plots=False, verbose=False, seed=0, deterministic=False, patience=patience, cache=True, **extra)
     train_s = time.monotonic() - t0
     best = out / "run" / "weights" / "best.pt"
     epochs_run = 0

@@ -60,7 +60,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _render(args: argparse.Namespace) -> tuple[Path, Path]:
-    from maestro_perception.train import render
+    from maestro_perception.train import align_classes, render
 
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     # a private domain: the sim started here must not answer (or disturb) a stack running on this machine
@@ -72,6 +72,9 @@ def _render(args: argparse.Namespace) -> tuple[Path, Path]:
         data = render(ds, args.mobile_samples, args.seed, embodiment="go2w_piper", **common)
     heldout = render(held, args.heldout_samples, args.seed + 1000, val_fraction=1.0, names_from=ds / "names.json",
                      embodiment="franka", **common)
+    dropped = align_classes(held, ds / "names.json")
+    if dropped:
+        print(f"held-out objects of classes absent from the training set (not scored): {dropped}", flush=True)
     return data, heldout
 
 

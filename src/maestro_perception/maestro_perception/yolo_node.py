@@ -1,7 +1,9 @@
 """``yolo`` backend: YOLO detection / instance segmentation on the camera image (CPU or GPU).
 
 Weights: the ``weights`` parameter (``.onnx`` run by onnxruntime; ``.pt`` by ultralytics, incl. YOLO-World/YOLOE);
-empty = the model shipped in ``share/maestro_perception/models`` when there is one. The model loads in
+empty = the model shipped in ``share/maestro_perception/models`` (``maestro_sim_yolo11n_seg.onnx``: yolo11n-seg trained
+from scratch on domain-randomised renders of the sim tasks by ``maestro perception train --sim``; classes and numbers in
+``maestro_sim_yolo11n_seg.json`` next to it). The model loads in
 ``on_configure``; a missing or broken file fails the transition with a message saying what to set.
 """
 from __future__ import annotations
@@ -14,12 +16,10 @@ from maestro_common.params import declare
 from maestro_perception.backend_node import PerceptionBackend, run_backend
 from maestro_perception.camera_cache import Frame
 from maestro_perception.results import Detection2D
+from maestro_perception.train_pipeline import SHIPPED_MODEL
 from maestro_perception.yolo_model import YoloModel, load_yolo
 
 __all__ = ["YoloBackend", "default_weights", "main"]
-
-SHIPPED_MODEL = "maestro_yolo11n_seg.onnx"
-
 
 def default_weights() -> str:
     """Path of the detector shipped with the package ('' when none is installed)."""

@@ -43,3 +43,24 @@ def test_coarse_labels_drop_colours_and_materials():
     assert coarse_label("tennis_ball") == "tennis_ball"
     assert coarse_label("mug_hanger_stand") == "mug_hanger_stand"
     assert coarse_label("black") == "black"  # nothing left: keep the label
+
+
+def test_align_classes_renumbers_to_the_training_ids_and_drops_unseen_classes(tmp_path):
+    import json
+
+    from maestro_perception.train import align_classes
+
+    ds = tmp_path / "heldout"
+    (ds / "labels" / "val").mkdir(parents=True)
+    (ds / "names.json").write_text(json.dumps({"bowl": 0, "comet": 1, "cube": 2}))
+    (ds / "labels" / "val" / "a.txt").write_text(
+        "0 0.1 0.1 0.2 0.1 0.2 0.2\n1 0.5 0.5 0.6 0.5 0.6 0.6\n2 0.3 0.3 0.4 0.3 0.4 0.4\n")
+    (ds / "labels" / "val.cache").write_text("stale")
+    train = tmp_path / "names.json"
+    train.write_text(json.dumps({"cube": 0, "bowl": 1, "mug": 2}))
+    assert align_classes(ds, train) == {"comet": 1}
+    lines = (ds / "labels" / "val" / "a.txt").read_text().split("\n")
+    assert [ln.split()[0] for ln in lines if ln] == ["1", "0"]
+    assert lines[0].endswith("0.2 0.2")
+    assert json.loads((ds / "names.json").read_text()) == {"cube": 0, "bowl": 1, "mug": 2}
+    assert "  2: mug" in (ds / "dataset.yaml").read_text() and not (ds / "labels" / "val.cache").exists()

@@ -57,7 +57,7 @@ class AgentNode(Node):
         self.max_images = int(declare(self, "max_images", 6, "images shown to the model per substep", min_value=0, max_value=32))
         self.inject_grasp_failures = int(declare(
             self, "inject_grasp_failures", 0, "test switch: the first N grasp skill calls of each trial execute a "
-            "perturbed first candidate (6 cm off along the closing axis) and fail, to exercise recovery",
+            "perturbed first candidate (6 cm short along its approach) and fail, to exercise recovery",
             min_value=0, max_value=10))
         # Every trace event is mirrored live on /agent/events (JSON) for the dashboard and the bag recorder.
         self._events_pub = self.create_publisher(String, "/agent/events", 100)

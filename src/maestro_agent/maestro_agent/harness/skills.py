@@ -558,9 +558,9 @@ def install(namespace: dict, profile: dict) -> list[str]:
                     gp = palm_clear(gp, cand, top)
                     if state.get("injected", 0) < cfg.inject_grasp_failures:
                         state["injected"] = state.get("injected", 0) + 1
-                        side = quat_rotate(gp[3:], [0.0, 1.0, 0.0])  # along the closing axis: the fingers miss
-                        bad = _add(gp[:3], _scale(side, 0.06)) + gp[3:]
-                        print("[harness] fault injection: executing the first candidate 6 cm off its planned pose")
+                        back = quat_rotate(gp[3:], [0.0, 0.0, -1.0])  # 6 cm short along the approach: the
+                        bad = _add(gp[:3], _scale(back, 0.06)) + gp[3:]  # fingers close on air next to the object
+                        print("[harness] fault injection: executing the first candidate 6 cm short of its pose")
                         outcome = try_candidate(bad, cand, lift_h, bottom)
                         outcome = "injected fault: " + (outcome if isinstance(outcome, str) else "held by chance")
                         if outcome.endswith("by chance"):
@@ -683,6 +683,31 @@ def install(namespace: dict, profile: dict) -> list[str]:
         return True
 
     # -- place ---------------------------------------------------------------------------------------------------------
+    def free_spot(geo: Any, label: str, held: str | None) -> list[float]:
+        """Where to drop into a container: its centre, or, when objects already lie in it, the point of a ring at
+        half its radius farthest from them (so the new object lands on the floor, not on top of another)."""
+        c = xyz(geo.centroid)
+        ext = xyz(geo.obb_extent)
+        radius = 0.5 * min(abs(ext[0]), abs(ext[1]))
+        r = fresh("detect_objects", labels=[])
+        taken = []
+        for d in (list(getattr(r, "detections", []) or []) if r else []):
+            name = str(d.label)
+            if name in label_variants(label) or (held and name in label_variants(held)):
+                continue
+            if getattr(d, "has_center_3d", True):
+                p = xyz(d.center_3d)
+                if math.hypot(p[0] - c[0], p[1] - c[1]) < radius and p[2] < float(geo.top_height) + 0.05:
+                    taken.append(p)
+        if not taken or radius < 0.04:
+            return c
+        ring = 0.5 * radius
+        spots = [[c[0] + ring * math.cos(a), c[1] + ring * math.sin(a), c[2]]
+                 for a in (2.0 * math.pi * i / 8 for i in range(8))]
+        best = max(spots, key=lambda s: min(math.hypot(s[0] - p[0], s[1] - p[1]) for p in taken))
+        print(f"[harness] '{label}' already holds {len(taken)} object(s); dropping at [{best[0]:.3f}, {best[1]:.3f}]")
+        return best
+
     def _place(skill: str, target: str, inside: bool, release_obj: bool = True) -> SkillResult:
         label = check_label("target", target)
         st = robot_state()
@@ -692,17 +717,18 @@ def install(namespace: dict, profile: dict) -> list[str]:
         geo, _ = geometry(label)
         c = xyz(geo.centroid)
         top = float(geo.top_height)
+        drop = free_spot(geo, label, held) if inside else c
         offset = state.get("held_offset")
         offset = cfg.default_held_offset if offset is None else max(0.0, float(offset))
         z = top + offset + (0.05 if inside else cfg.place_clearance)
         cur = ee_pose()
-        above = [c[0], c[1], z + cfg.hover_height] + cur[3:]
+        above = [drop[0], drop[1], z + cfg.hover_height] + cur[3:]
         r = move(above, mode="planned", avoid_collisions=True)
         if not r:
             r = move(above[:3] + TOP_DOWN, mode="planned", avoid_collisions=True)
             if not r:
                 raise _SkillAbort(f"cannot move above '{label}': {r.error_msg}")
-        r = move([c[0], c[1], z] + ee_pose()[3:], mode="cartesian")
+        r = move([drop[0], drop[1], z] + ee_pose()[3:], mode="cartesian")
         if not r:
             print(f"[harness] lowering over '{label}' stopped early ({r.error_msg}); releasing from here")
         if not release_obj:

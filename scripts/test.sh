@@ -6,7 +6,7 @@ cd "$ROOT"
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 export MUJOCO_GL=egl PYOPENGL_PLATFORM=egl
 echo "[test] ruff"
-ruff check src scripts launch
+ruff check src scripts launch benchmarks conftest.py
 echo "[test] pytest"
 MARK=(-m "not slow")
 [ "${MAESTRO_SLOW:-0}" = "1" ] && MARK=()

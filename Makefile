@@ -12,7 +12,7 @@ test:             ## lint + the default test suite (well under 30 minutes on 2 c
 test-slow:        ## the slow suites too (end-to-end task runs, evaluation)
 	$(ENV) MAESTRO_SLOW=1 bash scripts/test.sh
 lint:
-	$(ENV) ruff check src scripts launch benchmarks conftest.py benchmarks conftest.py
+	$(ENV) ruff check src scripts launch benchmarks conftest.py
 bench:            ## every benchmark script; prints numbers
 	$(ENV) for b in benchmarks/*.py; do python $$b || exit 1; done
 clean:

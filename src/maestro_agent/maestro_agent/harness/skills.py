@@ -474,6 +474,10 @@ def install(namespace: dict, profile: dict) -> list[str]:
         for name in names_for(label):
             r = fresh("get_object_geometry", label=name)
             if r:
+                best = state.setdefault("best_view", {})  # the most complete view of each object seen so far
+                n = int(getattr(r.geometry, "num_points", 0) or 0)
+                if n > int(getattr(best.get(label), "num_points", 0) or 0):
+                    best[label] = r.geometry
                 show(getattr(r, "annotated_image", None), f"geometry of '{name}'")
                 return r.geometry, list(getattr(r, "keypoints", []) or [])
             msg = r.error_msg
@@ -516,6 +520,15 @@ def install(namespace: dict, profile: dict) -> list[str]:
             return finish(SkillResult("grasp", False, f"cannot see '{label}': {det_label}; look around or check the "
                                       "name", {"label": label}), snap="grasp: target not found")
         label = det_label
+        if not state.get("scene_seen"):  # remember the unoccluded view of the other objects (containers, targets)
+            state["scene_seen"] = True
+            r_all = fresh("detect_objects", labels=[])
+            for d in (list(getattr(r_all, "detections", []) or []) if r_all else []):
+                if str(d.label) not in label_variants(label):
+                    try:
+                        geometry(str(d.label))
+                    except _SkillAbort:
+                        pass
         part_kps = [k for k in (getattr(det, "keypoints", []) or []) if part and part in str(getattr(k, "name", ""))]
         try:
             geo0 = geometry(label)[0]
@@ -542,13 +555,13 @@ def install(namespace: dict, profile: dict) -> list[str]:
                     last_reason = f"plan_grasps({mode}) failed: {getattr(planned, 'error_msg', '') or 'no grasps'}"
                     print(f"[harness] {last_reason}; trying the next approach")
                     break
-                fresh = [g for g in planned.grasps
+                untried = [g for g in planned.grasps
                          if all(_norm(_sub(xyz(g.pose), t)) > 0.01 for t in tried)]
-                if not fresh:
+                if not untried:
                     last_reason = last_reason or "every planned candidate was already tried"
                     break
                 replan = False
-                for idx, cand in enumerate(fresh):
+                for idx, cand in enumerate(untried):
                     if executions >= budget:
                         break
                     executions += 1
@@ -715,6 +728,12 @@ def install(namespace: dict, profile: dict) -> list[str]:
         if not getattr(st, "gripper_holding", False):
             raise _SkillAbort(f"not holding anything; grasp an object before {skill}('{label}')")
         geo, _ = geometry(label)
+        best = state.get("best_view", {}).get(label)
+        if best is not None and int(getattr(best, "num_points", 0) or 0) > 1.5 * int(getattr(geo, "num_points", 0) or 0):
+            # the arm hides part of the target now: its earlier, fuller view places better (targets rarely move)
+            print(f"[harness] '{label}' is partly hidden ({geo.num_points} points); using its earlier view "
+                  f"({best.num_points} points)")
+            geo = best
         c = xyz(geo.centroid)
         top = float(geo.top_height)
         drop = free_spot(geo, label, held) if inside else c

@@ -14,6 +14,7 @@ from maestro_sim.world import World
 PINCH_GAP = 0.04
 INWARD = 0.01       # m from the corner towards the target
 PRESS = 0.006       # m above the corner vertex centre
+RELEASE_GAP = 0.025  # m finger gap to let go of a corner
 
 
 def pinch_corner(o: Oracle, world: World, corner: int, target: int, tries: int = 3, lift: float = 0.1) -> bool:
@@ -58,7 +59,9 @@ def fold_corner(o: Oracle, world: World, corner: int, target: int, waypoints: in
         o.move_tcp(p, rot, duration=0.4, settle=0.0)
     t = world.body_pos(vertex_body(target))
     o.move_tcp(np.array([t[0], t[1], t[2] + 2 * VERTEX_RADIUS + 0.006]), rot, steps=2, duration=0.6)
-    o.gripper(world.robot.gripper_max_gap, wait=0.5)
+    # release by opening only a little: the fingers open along the fold direction, and a wide opening drags the
+    # corner back outwards with the outer pad
+    o.gripper(RELEASE_GAP, wait=0.4)
     o.move_tcp(np.array([t[0], t[1], t[2] + 0.08]), rot, steps=2, duration=0.8)
     return True
 

@@ -1,7 +1,12 @@
 """fold_towel: "Fold the four corners of the towel to the center." (Franka)
 
-The towel is a MuJoCo flex cloth (``flexcomp`` grid, 2-D, inextensible edges through equality constraints, free
-bending, no self-collision), one body per vertex. Rubric (additive, not latched: a corner can fall back): each corner
+The towel is a MuJoCo flex cloth (2-D ``flexcomp`` of an n x n vertex grid, inextensible edges through equality
+constraints, free bending, no self-collision), one body per vertex. Its triangles are rigid, so the cloth can only
+crease along triangle edges: the grid is triangulated symmetrically ("union jack": in each quadrant the quads are
+split along the diagonal perpendicular to the corner-to-centre direction), so every corner-to-centre fold line and
+every mid-line is a chain of edges. (MuJoCo's ``grid`` type splits every quad the same way, which leaves two of the
+four corner folds creasing across triangles: the cloth then resists and pulls out of the pinch.)
+Rubric (additive, not latched: a corner can fall back): each corner
 vertex within 5 cm of the towel's centre vertex: 25 each. Verb "fold in half": the two near corners each within
 5 cm of the far corners above them: 50 each. New object: a smaller napkin (5 x 5 vertices).
 Visual: towel colour and distractors; pose: towel position and yaw.
@@ -25,7 +30,7 @@ CORNER_TOL = 0.05
 SPACING = 0.04
 
 _FLEX_XML = """<mujoco><worldbody><body name="root" pos="{x} {y} {z}" quat="{qw} 0 0 {qz}">
-<flexcomp type="grid" count="{n} {n} 1" spacing="{s} {s} {s}" pos="0 0 0" radius="{r}" name="cloth" dim="2"
+<flexcomp type="direct" point="{points}" element="{elements}" pos="0 0 0" radius="{r}" name="cloth" dim="2"
   mass="{mass}" rgba="{rgba}">
   <contact condim="3" solref="0.01 1" selfcollide="none" friction="1.5 0.01 0.001"/>
   <edge equality="true" damping="0.01"/>
@@ -37,10 +42,35 @@ def vertex_body(index: int) -> str:
     return f"{TOWEL}_cloth_{index}"
 
 
+def grid_points(n: int, spacing: float = SPACING) -> np.ndarray:
+    """(n*n, 3) vertex positions of the flat towel in its own frame, centred, row-major (index = ix * n + iy)."""
+    h = (n - 1) / 2
+    ix, iy = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    return np.column_stack([spacing * (ix.ravel() - h), spacing * (iy.ravel() - h), np.zeros(n * n)])
+
+
+def grid_triangles(n: int) -> np.ndarray:
+    """(2 (n-1)^2, 3) triangles of the symmetric triangulation: the quads of the quadrants of corners 0 and
+    n*n-1 are split along the anti-diagonal, the others along the diagonal (consistent winding)."""
+    h = (n - 1) / 2
+    tris = []
+    for ix in range(n - 1):
+        for iy in range(n - 1):
+            a, b, c, d = ix * n + iy, (ix + 1) * n + iy, (ix + 1) * n + iy + 1, ix * n + iy + 1
+            if (ix + 0.5 - h) * (iy + 0.5 - h) > 0:
+                tris += [(a, b, d), (b, c, d)]
+            else:
+                tris += [(a, b, c), (a, c, d)]
+    return np.array(tris, int)
+
+
 def add_towel(spec: mujoco.MjSpec, n: int, xy: np.ndarray, yaw: float, rgba: tuple[float, ...]) -> None:
     """Attach an n x n flex cloth lying flat on the table, centred at ``xy``; corner / centre sites added."""
     xml = _FLEX_XML.format(x=xy[0], y=xy[1], z=TABLE_TOP + VERTEX_RADIUS + 0.001, qw=np.cos(yaw / 2),
-                           qz=np.sin(yaw / 2), n=n, s=SPACING, r=VERTEX_RADIUS, mass=0.004 * n * n,
+                           qz=np.sin(yaw / 2),
+                           points=" ".join(f"{v:.6g}" for v in grid_points(n).ravel()),
+                           elements=" ".join(str(i) for i in grid_triangles(n).ravel()),
+                           r=VERTEX_RADIUS, mass=0.004 * n * n,
                            rgba=" ".join(f"{c:g}" for c in rgba))
     child = mujoco.MjSpec.from_string(xml)
     with warnings.catch_warnings():

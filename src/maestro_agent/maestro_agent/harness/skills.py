@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Names added by :func:`install`, in documentation order.
-SKILL_NAMES = ("grasp", "place_on", "place_in", "release", "open_articulated", "look_for", "wipe", "go_to")
+SKILL_NAMES = ("grasp", "place_on", "place_in", "release", "open_articulated", "look_for", "wipe", "go_to",
+               "clear_view")
 
 #: Environment-free switch for the ablation: the agent passes ``harness=False`` to :func:`maybe_install`.
 ATOMIC_ONLY = False
@@ -311,6 +312,7 @@ class HarnessConfig:
     fresh_wait: float = 5.0             # s to wait for camera frames taken after the robot's latest state
     search_step_deg: float = 45.0
     approach_distance: float = 0.6      # mobile go_to stand-off from the object, metres
+    home: tuple = ()                    # arm joint positions that keep the arm out of the main camera's view
 
     @classmethod
     def from_profile(cls, profile: dict) -> "HarnessConfig":
@@ -325,6 +327,7 @@ class HarnessConfig:
             main_camera=str(profile.get("main_camera", "")),
             cameras=tuple(cams) if isinstance(cams, dict) else tuple(cams or ()),
             gripper_max_width=float(gripper.get("max_width", 0.08) or 0.08),
+            home=tuple(float(v) for v in ((profile.get("arm") or {}).get("home") or ())),
         )
         for key, value in harness.items():  # optional per-profile tuning: harness: {lift_height: 0.15}
             if hasattr(cfg, key):
@@ -391,6 +394,7 @@ def install(namespace: dict, profile: dict) -> list[str]:
         return pose7(robot_state().ee_pose)
 
     def move(target: list[float], mode: str = "planned", **kw: Any) -> Any:
+        state["at_clear_view"] = False
         r = tool("move_to_pose")(target=list(target), mode=mode, **kw)
         if not r and "goal response" in str(getattr(r, "error_msg", "")):  # a controller too busy to answer in time
             print(f"[harness] move_to_pose: {r.error_msg}; retrying once")
@@ -456,8 +460,23 @@ def install(namespace: dict, profile: dict) -> list[str]:
         if match is not None:
             yield match
 
-    def detect(label: str) -> tuple[Any, str]:
-        """Best detection of label (trying its snake_case form and the best-matching visible label); (None, why)."""
+    def look_again() -> bool:
+        """Move the (empty) arm out of the camera's view once per call chain; True when it moved."""
+        if state.get("held") is not None or not cfg.home or state.get("at_clear_view"):
+            return False
+        r = clear_view()
+        return bool(r)
+
+    def detect(label: str, again: bool = True) -> tuple[Any, str]:
+        """Best detection of label (trying its snake_case form and the best-matching visible label); (None, why).
+        When nothing matches, the arm may be hiding it: look once more from the clear-view pose."""
+        det, why = _detect(label)
+        if det is None and again and look_again():
+            state.get("aliases", {}).pop(label, None)
+            det, why = _detect(label)
+        return det, why
+
+    def _detect(label: str) -> tuple[Any, str]:
         why = ""
         for name in names_for(label):
             r = fresh("detect_objects", labels=[name], annotate=True)
@@ -468,8 +487,18 @@ def install(namespace: dict, profile: dict) -> list[str]:
             why = r.error_msg if not r else f"no '{name}' detected"
         return None, why
 
-    def geometry(label: str) -> tuple[Any, Any]:
-        """(ObjectGeometry, keypoints) of label, or raise _SkillAbort with the tool's message."""
+    def geometry(label: str, again: bool = True) -> tuple[Any, Any]:
+        """(ObjectGeometry, keypoints) of label, or raise _SkillAbort with the tool's message (after one more look
+        from the clear-view pose when the empty arm may be hiding it)."""
+        try:
+            return _geometry(label)
+        except _SkillAbort:
+            if not (again and look_again()):
+                raise
+        state.get("aliases", {}).pop(label, None)
+        return _geometry(label)
+
+    def _geometry(label: str) -> tuple[Any, Any]:
         msg = ""
         for name in names_for(label):
             r = fresh("get_object_geometry", label=name)
@@ -922,42 +951,70 @@ def install(namespace: dict, profile: dict) -> list[str]:
         if not g:
             return finish(SkillResult("open_articulated", False, f"could not grasp the handle: {g.reason}",
                                       {"handle": label}))
-        start = ee_pose()
-        r0 = _sub(start[:3], p)
-        r0 = _sub(r0, _scale(k, _dot(r0, k)))  # radius vector, perpendicular to the axis
-        if _norm(r0) < 0.03:
-            release()
-            raise _SkillAbort(f"hinge estimate ({source}) is too close to the handle; pass hinge=[x, y, z]")
-        along = _scale(k, _dot(_sub(start[:3], p), k))
-        # pull direction: the rotation sign that brings the handle towards the robot (smaller distance to base)
-        probe = [_add(_add(p, along), rotate(r0, k, sgn * 0.2)) for sgn in (1.0, -1.0)]
-        sgn = 1.0 if _norm(probe[0][:2] + [0.0]) < _norm(probe[1][:2] + [0.0]) else -1.0
-        waypoints = []
-        for j in range(1, steps + 1):
-            a = sgn * ang * j / steps
-            pos = _add(_add(p, along), rotate(r0, k, a))
-            q = quat_mul(axis_angle_quat(k, a), start[3:])
-            waypoints.append(pos + q)
-        res = tool("follow_cartesian_path")(waypoints=waypoints, min_fraction=0.2, velocity_scaling=0.2)
-        fraction = float(getattr(res, "fraction", 0.0) or 0.0)
-        open_gripper()
-        state["held"] = None
-        end = ee_pose()
-        back = _sub(end[:3], _scale(quat_rotate(end[3:], [0.0, 0.0, 1.0]), 0.08))  # back off along -approach
-        move(back + end[3:], mode="cartesian")
-        moved = _norm(_sub(end[:3], start[:3]))
-        try:
-            hgeo2, _ = geometry(label)
-            moved = _norm(_sub(xyz(hgeo2.centroid), h0))
-        except _SkillAbort:
-            print("[harness] handle not visible after opening; using the gripper motion instead")
-        expected = 2.0 * _norm(r0) * math.sin(fraction * ang / 2.0)
-        achieved = math.degrees(2.0 * math.asin(min(1.0, moved / (2.0 * _norm(r0)))))
-        ok = bool(res) and moved > max(0.03, 0.5 * expected)
+        radius, achieved, fraction, moved, res, expected = 0.0, 0.0, 0.0, 0.0, None, 0.0
+        for round_ in range(3):  # pull; when the arm's reach ends the arc early, re-grasp and pull on
+            if round_ > 0:
+                try:
+                    hgeo_n, _ = geometry(label)
+                    dgeo_n = geometry(door)[0] if dgeo is not None else None
+                except _SkillAbort as exc:
+                    print(f"[harness] cannot see the handle to re-grasp it: {exc}")
+                    break
+                g = grasp_handle(label, hgeo_n, dgeo_n)
+                if not g:
+                    print(f"[harness] re-grasping the handle failed: {g.reason}")
+                    break
+            start = ee_pose()
+            r0 = _sub(start[:3], p)
+            r0 = _sub(r0, _scale(k, _dot(r0, k)))  # radius vector, perpendicular to the axis
+            if _norm(r0) < 0.03:
+                release()
+                raise _SkillAbort(f"hinge estimate ({source}) is too close to the handle; pass hinge=[x, y, z]")
+            radius = radius or _norm(r0)
+            along = _scale(k, _dot(_sub(start[:3], p), k))
+            # pull direction: the rotation sign that brings the handle towards the robot (smaller distance to base)
+            probe = [_add(_add(p, along), rotate(r0, k, sgn * 0.2)) for sgn in (1.0, -1.0)]
+            sgn = 1.0 if _norm(probe[0][:2] + [0.0]) < _norm(probe[1][:2] + [0.0]) else -1.0
+            remaining = ang - math.radians(achieved)
+            n = max(2, int(round(steps * remaining / ang)))
+            waypoints = []
+            for j in range(1, n + 1):
+                a = sgn * remaining * j / n
+                pos = _add(_add(p, along), rotate(r0, k, a))
+                q = quat_mul(axis_angle_quat(k, a), start[3:])
+                waypoints.append(pos + q)
+            res = tool("follow_cartesian_path")(waypoints=waypoints, min_fraction=0.1, velocity_scaling=0.2)
+            fraction = float(getattr(res, "fraction", 0.0) or 0.0)
+            open_gripper()
+            state["held"] = None
+            end = ee_pose()
+            retreat_along(0.08)
+            moved = _norm(_sub(end[:3], h0))
+            try:
+                hgeo2, _ = geometry(label)
+                moved = _norm(_sub(xyz(hgeo2.centroid), h0))
+            except _SkillAbort:
+                print("[harness] handle not visible after opening; using the gripper motion instead")
+            achieved = math.degrees(2.0 * math.asin(min(1.0, moved / (2.0 * radius))))
+            print(f"[harness] pull {round_ + 1}: {fraction:.0%} of the arc, door at ~{achieved:.0f} deg")
+            if achieved >= math.degrees(ang) - 10.0 or fraction < 0.15:
+                break
+        expected = 2.0 * radius * math.sin(ang / 2.0)
+        ok = res is not None and moved > max(0.03, 0.5 * expected)
         data = {"handle": label, "hinge": source, "fraction": fraction, "moved": moved, "angle": achieved}
         reason = "" if ok else (f"the handle moved {moved:.3f} m (expected {expected:.3f}); "
                                 f"{getattr(res, 'error_msg', '') or 'the door may be locked or the hinge wrong'}")
         return finish(SkillResult("open_articulated", ok, reason, data), snap=f"after opening with '{label}'")
+
+    def clear_view() -> SkillResult:
+        """Move the arm to its home pose, out of the main camera's view (use it before looking at the whole scene,
+        e.g. to list the objects left on the table). Prints ``[clear_view] ok`` or ``FAIL``."""
+        if not cfg.home:
+            return finish(SkillResult("clear_view", False, "this robot's profile has no home pose"))
+        r = tool("move_joints")(positions=list(cfg.home), plan=True)
+        ok = bool(r)
+        state["at_clear_view"] = ok
+        return finish(SkillResult("clear_view", ok, "" if ok else f"move_joints failed: {r.error_msg}"))
 
     # -- mobile: look_for / go_to --------------------------------------------------------------------------------------
     def look_for(target: str, turns: int = 0, waypoints: Any = None, min_confidence: float = 0.3) -> SkillResult:
@@ -1116,6 +1173,7 @@ def install(namespace: dict, profile: dict) -> list[str]:
         "look_for": guarded("look_for", look_for),
         "wipe": guarded("wipe", wipe),
         "go_to": guarded("go_to", go_to),
+        "clear_view": guarded("clear_view", clear_view),
     }
     ns.update(skills)
     ns.setdefault("SkillResult", SkillResult)
@@ -1166,4 +1224,5 @@ _SIGNATURES = {
     "look_for": "(target: str, turns: int = 0, waypoints=None, min_confidence: float = 0.3)",
     "go_to": "(target: str | list, distance: float = -1.0)",
     "wipe": "(region: str, tool_name: str = '', passes: int = 3, press: float = 0.005)",
+    "clear_view": "()",
 }

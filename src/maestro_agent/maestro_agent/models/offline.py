@@ -481,7 +481,7 @@ def _loop_code(c: Clause, approach: str) -> list[str]:
         "desc_size": "(-size.get(l, 0.0))", "asc_size": "size.get(l, 0.0)",
         "left_right": "(-ypos.get(l, 0.0))", "right_left": "ypos.get(l, 0.0)",
     }.get(c.order, "0")
-    lines = []
+    lines = ["clear_view()  # the arm out of the camera's view before listing what is on the table"]
     if c.kind == "clean_all":
         lines += [f"container = {_q(c.target)}",
                   "r = detect_objects(labels=[], annotate=True)",

@@ -1,4 +1,4 @@
-"""open_door_enter: hinged door geometry and rubric (no oracle yet: states are set directly)."""
+"""open_door_enter: hinged door geometry, rubric (states set directly) and the ground-truth oracle."""
 from __future__ import annotations
 
 import math
@@ -7,6 +7,7 @@ import warnings
 import mujoco
 import pytest
 
+from maestro_sim.oracles import open_door_enter as door_oracle
 from maestro_sim.oracles.go2w_piper import Oracle
 from maestro_sim.tasks.mobile.open_door_enter import DOOR, HINGE
 from maestro_sim.world import World
@@ -63,3 +64,31 @@ def test_axes_change_the_scene():
     assert "90 degrees" in _world("verb").instruction
     sides = {_world("pose", s).task.hinge_side for s in range(5)}
     assert sides == {-1.0, 1.0}
+
+
+def _assert_monotonic_through_stages(progress_log: list[float]) -> None:
+    assert all(b >= a for a, b in zip(progress_log, progress_log[1:], strict=False))  # latched chain
+    seen = [p for k, p in enumerate(progress_log) if k == 0 or p != progress_log[k - 1]]
+    assert seen[-1] == 100.0 and set(seen) <= {0.0, 25.0, 50.0, 70.0, 100.0}
+
+
+def test_oracle_opens_the_door_by_the_handle_and_enters():
+    world = _world()
+    o = door_oracle.Oracle(world)
+    assert door_oracle.grasp_handle(o, world)
+    assert world.evaluate().progress == 25.0
+    angle = door_oracle.push_door(o, world)
+    assert angle >= 30.0 and world.is_grasped(DOOR)  # the arm pushed the door open while holding the handle
+    assert world.evaluate().progress == 50.0
+    assert door_oracle.enter(o, world)
+    result = world.evaluate()
+    assert result.progress == 100.0 and all(c.reached for c in result.criteria)
+    _assert_monotonic_through_stages(o.progress_log)
+
+
+@pytest.mark.parametrize(("perturbation", "seed"), [("pose", 1), ("new_object", 0)])
+def test_oracle_reaches_100_on_moved_door_and_knob(perturbation, seed):
+    world = _world(perturbation, seed)
+    o = door_oracle.run(world)
+    assert world.evaluate().progress == 100.0
+    _assert_monotonic_through_stages(o.progress_log)

@@ -6,7 +6,7 @@ doorway, opening away from the robot, damped, with friction) with a horizontal b
 ("through": the base centre at least 0.35 m past the wall plane, inside the doorway's width).
 Verb "open wide": grasped 25 · 30 deg 50 · 60 deg 70 · door open 90 deg with the robot still outside 100.
 New object: a round knob instead of the bar. Pose: wall and door shifted and rotated (the door plane turns), and
-the hinge side flips. Visual: door, wall and floor colours. There is no oracle for this task yet.
+the hinge side flips. Visual: door, wall and floor colours. Oracle: maestro_sim.oracles.open_door_enter.
 The door has no latch: pushing the leaf with the body opens it too, but the rubric's chain needs the handle grasp
 first, so that scores nothing.
 """

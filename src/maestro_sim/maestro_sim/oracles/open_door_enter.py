@@ -56,30 +56,41 @@ def grasp_handle(o: Oracle, world: World) -> bool:
     return world.is_grasped(DOOR)
 
 
-def push_door(o: Oracle, world: World, target_deg: float = PUSH_DEG, timeout: float = 20.0) -> float:
-    """With the handle held, push it along its circle about the hinge until the door reaches ``target_deg``;
-    the base creeps forward when the handle gets out of comfortable reach. Returns the door angle (deg)."""
+def push_point(o: Oracle, world: World, local: np.ndarray, target_deg: float, timeout: float = 20.0,
+               max_base_x: float | None = None) -> float:
+    """Move the TCP along the circle that the door point ``local`` (door body frame) follows about the hinge,
+    2 deg ahead of the door each step, until the door reaches ``target_deg``; the base creeps forward when the
+    point leaves comfortable reach (never past ``max_base_x`` in the doorway frame). Returns the door angle (deg)."""
     step = math.radians(2.0)
+    hs = float(getattr(world.task, "hinge_side", 1.0))
+    origin, frame, _ = doorway_frame(world)
     for _ in range(round(timeout / 0.4)):
-        angle = world.joint_qpos(HINGE)
-        if math.degrees(angle) >= target_deg:
+        if math.degrees(world.joint_qpos(HINGE)) >= target_deg:
             break
+        door_rot = world.body_rot(DOOR)
         hinge_pos = world.body_pos(DOOR)
-        axis = world.body_rot(DOOR)[:, 2]
-        handle = world.site_pos(f"{DOOR}/handle")
-        r = handle - hinge_pos
-        # rotate the handle about the hinge axis by one step: the next point of its circle
+        axis = door_rot @ np.array([0.0, 0.0, hs])  # positive hinge angles open the door (see the task)
+        r = door_rot @ local
         c, s = math.cos(step), math.sin(step)
         nxt = hinge_pos + r * c + np.cross(axis, r) * s + axis * np.dot(axis, r) * (1 - c)
-        door_yaw = math.atan2(world.body_rot(DOOR)[1, 0], world.body_rot(DOOR)[0, 0])
+        door_yaw = math.atan2(door_rot[1, 0], door_rot[0, 0])
         ok = o.move_tcp(nxt, handle_rotation(door_yaw), duration=0.4, settle=0.0, tol=0.02)
         bx, by, _ = o.base_pose()
-        reach = math.hypot(nxt[0] - bx, nxt[1] - by)
-        if not ok or reach > STANDOFF + 0.08:
+        local_base = frame.T @ (np.array([bx, by, 0.0]) - origin)
+        may_creep = max_base_x is None or local_base[0] < max_base_x
+        if (not ok or math.hypot(nxt[0] - bx, nxt[1] - by) > STANDOFF + 0.08) and may_creep:
             o.world.set_base_velocity(0.15, 0.0, 0.0)
             o.wait(0.3)
             o.world.set_base_velocity(0.0, 0.0, 0.0)
     return math.degrees(world.joint_qpos(HINGE))
+
+
+def push_door(o: Oracle, world: World, target_deg: float = PUSH_DEG, timeout: float = 20.0,
+              max_base_x: float | None = None) -> float:
+    """With the handle held, push it along its circle about the hinge until the door reaches ``target_deg``."""
+    door_rot = world.body_rot(DOOR)
+    local = door_rot.T @ (world.site_pos(f"{DOOR}/handle") - world.body_pos(DOOR))
+    return push_point(o, world, local, target_deg, timeout, max_base_x)
 
 
 def enter(o: Oracle, world: World) -> bool:
@@ -98,12 +109,14 @@ def enter(o: Oracle, world: World) -> bool:
 
 
 def run(world: World) -> Oracle:
-    """Open the door by its handle and enter (base and knob scenes; the open-wide verb stops before the wall)."""
+    """Open the door by its handle and enter. The open-wide verb (90 deg, robot outside) only pushes by the handle
+    as far as the arm reaches with the base outside (about 45 deg: progress 50)."""
     o = Oracle(world)
     if not grasp_handle(o, world):
         return o
-    push_door(o, world)
-    if world.task.variant == "open_wide":
+    if world.task.variant == "open_wide":  # known gap: the held handle leaves the arm's reach near 45 deg
+        push_door(o, world, 95.0, max_base_x=-0.08)
         return o
+    push_door(o, world)
     enter(o, world)
     return o

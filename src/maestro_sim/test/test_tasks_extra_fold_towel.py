@@ -45,8 +45,7 @@ def test_fold_in_half_oracle_reaches_100():
     assert world.evaluate().progress == 100.0
 
 
-@pytest.mark.slow
-def test_four_corner_oracle_reaches_100():
+def test_four_corner_oracle_reaches_100():  # about 10 s
     world = World("franka", "fold_towel", 0, "base")
     o = oracle.run(world)
     assert o is not None

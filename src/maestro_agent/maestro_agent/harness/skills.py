@@ -1012,6 +1012,10 @@ def install(namespace: dict, profile: dict) -> list[str]:
         if not cfg.home:
             return finish(SkillResult("clear_view", False, "this robot's profile has no home pose"))
         r = tool("move_joints")(positions=list(cfg.home), plan=True)
+        if not r:  # often boxed in just above a container: rise straight up, then plan again
+            print(f"[harness] clear_view: {r.error_msg}; rising 12 cm and planning again")
+            retreat(0.12)
+            r = tool("move_joints")(positions=list(cfg.home), plan=True)
         ok = bool(r)
         state["at_clear_view"] = ok
         return finish(SkillResult("clear_view", ok, "" if ok else f"move_joints failed: {r.error_msg}"))

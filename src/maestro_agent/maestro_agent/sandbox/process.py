@@ -115,6 +115,8 @@ def build_command(config: SandboxConfig, scratch: str, use_bwrap: bool,
            "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/scratch", "--setenv", "LANG", "C.UTF-8",
            "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "OPENBLAS_NUM_THREADS", "1",
            "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
+    # /tmp, /proc and /dev first: later binds land on top, so a checkout or venv under /tmp stays visible.
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for path in ("/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc/ld.so.cache", "/etc/alternatives"):
         if os.path.lexists(path):
             cmd += ["--ro-bind-try", path, path] if not os.path.islink(path) else ["--symlink", os.readlink(path),
@@ -123,8 +125,7 @@ def build_command(config: SandboxConfig, scratch: str, use_bwrap: bool,
         if not root.startswith("/usr/"):
             cmd += ["--ro-bind", root, root]
     cmd += ["--ro-bind", str(SANDBOX_DIR), box, "--ro-bind", str(RPC_PATH), "/opt/maestro_rpc.py",
-            "--bind", scratch, "/scratch", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-            "--chdir", "/scratch"]
+            "--bind", scratch, "/scratch", "--chdir", "/scratch"]
     tail = python_args or [f"{box}/sbx_child.py", "--rpc", "/opt/maestro_rpc.py", "--scratch", "/scratch"]
     cmd += [config.python, *child_args, *tail]
     return cmd

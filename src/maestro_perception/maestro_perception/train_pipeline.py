@@ -47,9 +47,10 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, default=None, help="skip rendering: train on this dataset.yaml")
     p.add_argument("--heldout", type=Path, default=None, help="with --data: held-out dataset.yaml to evaluate")
     p.add_argument("--out", type=Path, default=Path("out/detector"), help="work folder (datasets, runs, weights)")
-    p.add_argument("--samples", type=int, default=120, help="tabletop scene resets (2 images each)")
-    p.add_argument("--mobile-samples", type=int, default=30, help="Go2-W + PiPER scene resets (0 = none)")
+    p.add_argument("--samples", type=int, default=220, help="tabletop scene resets (2 images each)")
+    p.add_argument("--mobile-samples", type=int, default=50, help="Go2-W + PiPER scene resets (0 = none)")
     p.add_argument("--heldout-samples", type=int, default=30, help="tabletop resets of the held-out set")
+    p.add_argument("--heldout-mobile-samples", type=int, default=10, help="mobile resets of the held-out set")
     p.add_argument("--seed", type=int, default=0, help="training scenes' seed; the held-out set uses seed + 1000")
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--hours", type=float, default=0.0, help="train for this wall time instead of --epochs")
@@ -72,6 +73,9 @@ def _render(args: argparse.Namespace) -> tuple[Path, Path]:
         data = render(ds, args.mobile_samples, args.seed, embodiment="go2w_piper", **common)
     heldout = render(held, args.heldout_samples, args.seed + 1000, val_fraction=1.0, names_from=ds / "names.json",
                      embodiment="franka", **common)
+    if args.heldout_mobile_samples > 0:
+        heldout = render(held, args.heldout_mobile_samples, args.seed + 1000, val_fraction=1.0,
+                         embodiment="go2w_piper", **common)
     dropped = align_classes(held, ds / "names.json")
     if dropped:
         print(f"held-out objects of classes absent from the training set (not scored): {dropped}", flush=True)

@@ -7,24 +7,12 @@ import numpy as np
 import pytest
 
 from maestro_sim.oracles import rotate_cube as oracle
+from maestro_sim.oracles.common import trace_progress
 from maestro_sim.tasks.tabletop.rotate_cube import CUBE
 from maestro_sim.world import World
 
 warnings.filterwarnings("ignore", message="Attaching a spec with an empty prefix")
 
-
-def trace_progress(world: World, every: int = 50) -> list[float]:
-    """Evaluate the task every ``every`` physics steps while the oracle runs (returned list fills up)."""
-    log: list[float] = []
-    counter = {"n": 0}
-
-    def hook(w: World) -> None:
-        counter["n"] += 1
-        if counter["n"] % every == 0:
-            log.append(w.evaluate().progress)
-
-    world.pre_step_hooks.append(hook)
-    return log
 
 
 def test_start_state_purple_faces_sideways():

@@ -133,3 +133,17 @@ class Oracle:
     def wait(self, seconds: float) -> None:
         """Hold the current targets for ``seconds`` of simulated time."""
         self.world.step(int(round(seconds / self.world.timestep)))
+
+
+def trace_progress(world: World, every: int = 50) -> list[float]:
+    """Evaluate the task every ``every`` physics steps while an oracle runs; the returned list fills up as it goes."""
+    log: list[float] = []
+    counter = {"n": 0}
+
+    def hook(w: World) -> None:
+        counter["n"] += 1
+        if counter["n"] % every == 0:
+            log.append(w.evaluate().progress)
+
+    world.pre_step_hooks.append(hook)
+    return log

@@ -86,6 +86,10 @@ class ArmKinematics:
         self.lower = np.maximum(lo, np.asarray(lower, float)) if lower is not None else lo
         self.upper = np.minimum(hi, np.asarray(upper, float)) if upper is not None else hi
         self.velocity_limits = np.array(self.model.velocityLimit)[self._idx]
+        self._identity = self.model.nq == self.n and bool(np.all(self._idx == np.arange(self.n)))
+        self.library_size = 2000  # seed library: random configurations, FK'd once on the first IK query
+        self.library_seeds = 4    # nearest library seeds tried after q_current, before random ones
+        self._library: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # -- conversions ---------------------------------------------------------------------------------------------
     def _to_model(self, q: np.ndarray) -> np.ndarray:
@@ -127,36 +131,73 @@ class ArmKinematics:
         return [self.data.oMf[self.model.getFrameId(name)].homogeneous for name in links]
 
     # -- inverse kinematics --------------------------------------------------------------------------------------
+    def _model_q(self, q: np.ndarray) -> np.ndarray:
+        """``q`` in the model's joint order (no copy when the profile order is the model order)."""
+        return q if self._identity else self._to_model(q)
+
     def _solve_one(
         self, target: np.ndarray, seed: np.ndarray, pos_tol: float, rot_tol: float, position_only: bool,
-        max_iters: int,
+        max_iters: int, stall_window: int = 5,
     ) -> tuple[np.ndarray, float, float, int]:
+        """Damped least squares from one seed; gives up early when the error stalls (a local minimum or a limit).
+
+        The frame Jacobian (world-aligned, at the TCP) and the TCP placement come from one
+        ``computeFrameJacobian`` call per iteration; the damping grows with the squared error (large steps far
+        away, Gauss-Newton near the solution) and steps are clamped to 0.5 rad.
+        """
         model, data, fid = self.model, self.data, self.tcp_id
         q = np.clip(seed, self.lower, self.upper)
         p_des, r_des = target[:3, 3], target[:3, :3]
         pe = re = np.inf
-        damping = 1e-3
-        rows = slice(0, 3) if position_only else slice(0, 6)
+        m_rows = 3 if position_only else 6
+        eye = np.eye(m_rows)
+        err = np.zeros(6)
+        history: list[float] = []
         for it in range(1, max_iters + 1):
-            qm = self._to_model(q)
-            pin.computeJointJacobians(model, data, qm)  # includes forward kinematics
-            m = pin.updateFramePlacement(model, data, fid)
-            e_pos = p_des - m.translation
-            e_rot = _rotation_error(m.rotation, r_des)
-            pe = float(np.linalg.norm(e_pos))
-            re = 0.0 if position_only else float(np.linalg.norm(e_rot))
+            jac = pin.computeFrameJacobian(model, data, self._model_q(q), fid, pin.LOCAL_WORLD_ALIGNED)
+            m = data.oMf[fid]
+            err[:3] = p_des - m.translation
+            pe = float(np.sqrt(err[:3] @ err[:3]))
+            if position_only:
+                re = 0.0
+            else:
+                err[3:] = _rotation_error(m.rotation, r_des)
+                re = float(np.sqrt(err[3:] @ err[3:]))
             if pe <= pos_tol and re <= rot_tol:
                 return q, pe, re, it
-            jac = pin.getFrameJacobian(model, data, fid, pin.LOCAL_WORLD_ALIGNED)[rows][:, self._idx]
-            err = np.concatenate([e_pos, e_rot])[rows]
-            jjt = jac @ jac.T
-            lam = damping + 0.05 * float(np.linalg.norm(err)) ** 2
-            dq = jac.T @ np.linalg.solve(jjt + lam * np.eye(jjt.shape[0]), err)
+            total = pe + 0.1 * re
+            history.append(total)
+            if stall_window and it > 2 * stall_window and total > 0.8 * history[-1 - stall_window]:
+                return q, pe, re, it  # less than 20 % progress in the last window: try another seed
+            e = err[:m_rows]
+            j = jac[:m_rows] if self._identity else jac[:m_rows][:, self._idx]
+            dq = j.T @ np.linalg.solve(j @ j.T + (1e-4 + 0.05 * float(e @ e)) * eye, e)
             step = float(np.max(np.abs(dq)))
             if step > 0.5:
                 dq *= 0.5 / step
             q = np.clip(q + dq, self.lower, self.upper)
         return q, pe, re, max_iters
+
+    def _seed_library(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Random configurations inside the limits with their TCP positions and rotations (built once, lazily)."""
+        if self._library is None:
+            rng = np.random.default_rng(12345)
+            qs = rng.uniform(self.lower, self.upper, (self.library_size, self.n))
+            poses = np.array([self.fk(q) for q in qs])
+            self._library = (qs, poses[:, :3, 3].copy(), poses[:, :3, :3].copy())
+        return self._library
+
+    def nearest_seeds(self, target: np.ndarray, k: int) -> np.ndarray:
+        """The ``k`` library configurations whose TCP pose is nearest to ``target`` (metres + 0.15 m per radian)."""
+        qs, pos, rot = self._seed_library()
+        k = min(k, len(qs))
+        if k <= 0:
+            return np.zeros((0, self.n))
+        dp = np.linalg.norm(pos - target[:3, 3], axis=1)
+        cos = (np.einsum("nij,ij->n", rot, target[:3, :3]) - 1.0) / 2.0
+        score = dp + 0.15 * np.arccos(np.clip(cos, -1.0, 1.0))
+        best = np.argpartition(score, k - 1)[:k] if k < len(qs) else np.arange(len(qs))
+        return qs[best[np.argsort(score[best])]]
 
     def ik(
         self,
@@ -173,21 +214,24 @@ class ArmKinematics:
     ) -> IKResult:
         """Solve IK for a 4x4 TCP ``target`` in the arm base frame.
 
-        Seeds: ``q_current`` first, then random configurations. Converged solutions that ``accept(q)`` (e.g. a
-        collision check) approves are collected until ``num_solutions`` are found; the one nearest to ``q_current``
-        (joint-space L2) is returned.
+        Seeds: ``q_current`` first, then the library configurations whose TCP pose is nearest to the target, then
+        random configurations. Converged solutions that ``accept(q)`` (e.g. a collision check) approves are
+        collected until ``num_solutions`` are found; the one nearest to ``q_current`` (joint-space L2) is returned.
         """
         target = np.asarray(target, dtype=float)
         if target.shape != (4, 4) or not np.all(np.isfinite(target)):
             raise KinematicsError("IK target must be a finite 4x4 transform")
         rng = rng or np.random.default_rng()
         q0 = self.check_q(q_current) if q_current is not None else (self.lower + self.upper) / 2
+        near: np.ndarray | None = None  # computed only when the q_current seed is not enough
         found: list[np.ndarray] = []
         best = (np.inf, np.inf)
         total_iters = 0
         tried = 0
         for k in range(num_seeds):
-            seed = q0 if k == 0 else self.random_q(rng)
+            if k == 1:
+                near = self.nearest_seeds(target, min(self.library_seeds, num_seeds - 1))
+            seed = q0 if k == 0 else near[k - 1] if near is not None and k <= len(near) else self.random_q(rng)
             tried += 1
             q, pe, re, its = self._solve_one(target, seed, pos_tol, rot_tol, position_only, max_iters)
             total_iters += its

@@ -6,6 +6,7 @@ import builtins
 import contextlib
 import importlib.util
 import io
+import json
 import re
 import sys
 from pathlib import Path
@@ -204,6 +205,8 @@ def test_react_python_error_retries_then_fails() -> None:
 
 
 def test_reflect_summarises_failures() -> None:
-    steps = [AgentStep(verdict="CONTINUE"), AgentStep(reasoning="grasp: slipped", verdict="RETRY")]
+    plan = OfflinePlanner().plan(PlanContext("Pick up the cube."))
+    steps = [plan, AgentStep(reasoning='x\noutcomes:\n[grasp] FAIL reason="slipped during lift"', verdict="FAILED")]
     text = OfflinePlanner().reflect(ReflectContext("Pick up the cube.", steps=steps, outcome="FAILED", progress=30))
-    assert "slipped" in text and "FAILED" in text
+    data = json.loads(text)  # structured reflection: models/reflector.md
+    assert data["outcome"] == "FAILED" and "slipped" in data["failed"]["reason"] and data["rule"] == "R2"

@@ -529,14 +529,22 @@ def install(namespace: dict, profile: dict) -> list[str]:
         return functools.wraps(fn)(wrapper)
 
     # -- grasp ---------------------------------------------------------------------------------------------------------
-    def grasp(target: str, part: str = "", approach: str = "auto", attempts: int = 0, lift: float = -1.0) -> SkillResult:
+    def grasp(target: str, part: str = "", approach: str = "auto", attempts: int = 0, lift: float = -1.0,
+              z_offset: float = 0.0) -> SkillResult:
         """Grasp an object (or one of its parts) and lift it; retries other candidates, re-detects, other approaches.
 
         target: object name ("tennis ball"); part: "" or a part name ("handle", "rim"); approach: "auto" (top-down,
         then any), "top_down", "any" or "side"; attempts: max grasp executions (0 = 4); lift: metres (-1 = 0.10; 0 = no
-        lift, e.g. for a door handle). Prints ``[grasp] ok label=... held=True attempts=N`` or ``[grasp] FAIL ...``.
+        lift, e.g. for a door handle); z_offset: metres added to every grasp height (-0.01: close the fingers 1 cm
+        lower on the object; within +-0.05). Prints ``[grasp] ok label=... held=True attempts=N`` or ``[grasp] FAIL``.
         """
         label = check_label("target", target)
+        try:
+            dz = float(z_offset)
+        except (TypeError, ValueError):
+            raise _SkillAbort(f"z_offset must be metres as a number, got {z_offset!r}") from None
+        if not -0.05 <= dz <= 0.05:
+            raise _SkillAbort(f"z_offset must be within +-0.05 m, got {z_offset!r}")
         if not isinstance(part, str):
             raise _SkillAbort(f"part must be a string such as 'handle' or '', got {part!r}")
         modes = {"auto": ["top_down", "any"], "top_down": ["top_down"], "any": ["any"], "side": ["along_axis", "any"]}
@@ -598,6 +606,7 @@ def install(namespace: dict, profile: dict) -> list[str]:
                     gp = gp[:3] + closest_flip(gp[3:], TOP_DOWN)
                     tried.append(gp[:3])
                     gp = palm_clear(gp, cand, top)
+                    gp[2] += dz
                     if state.get("injected", 0) < cfg.inject_grasp_failures:
                         state["injected"] = state.get("injected", 0) + 1
                         back = quat_rotate(gp[3:], [0.0, 0.0, -1.0])  # 6 cm short along the approach: the
@@ -638,6 +647,7 @@ def install(namespace: dict, profile: dict) -> list[str]:
                 last_reason = last_reason or "the object's box is wider than the gripper"
             else:
                 executions += 1
+                box[0][2] += dz
                 outcome = try_candidate(box[0], box[1], lift_h, float(geo_b.bottom_height))
                 if outcome is True:
                     state["held"] = label
@@ -891,11 +901,12 @@ def install(namespace: dict, profile: dict) -> list[str]:
             pass
 
     def open_articulated(handle: str, angle: float = 75.0, door: str = "door", hinge: Any = None,
-                         axis: Any = None, steps: int = 12) -> SkillResult:
+                         axis: Any = None, steps: int = 12, rounds: int = 3) -> SkillResult:
         """Open a hinged door/lid by its handle: grasp the handle, estimate the hinge (keypoints named 'hinge*',
         else the door's far edge from get_object_geometry(door)), follow an arc about it with follow_cartesian_path
-        and check that the handle moved. angle in degrees; hinge=[x, y, z] and axis=[x, y, z] override the estimate.
-        Prints ``[open_articulated] ok angle=... fraction=... moved=...`` or ``FAIL``.
+        and check that the handle moved. angle in degrees; hinge=[x, y, z] and axis=[x, y, z] override the estimate;
+        steps: waypoints of the arc; rounds: pulls (when the arm's reach ends the arc early it re-grasps and pulls on,
+        1-5). Prints ``[open_articulated] ok angle=... fraction=... moved=...`` or ``FAIL``.
         """
         label = check_label("handle", handle)
         try:
@@ -906,6 +917,8 @@ def install(namespace: dict, profile: dict) -> list[str]:
             raise _SkillAbort(f"angle must be in (0, 180] degrees, got {angle!r}")
         if not isinstance(steps, int) or steps < 2:
             raise _SkillAbort(f"steps must be an integer >= 2, got {steps!r}")
+        if not isinstance(rounds, int) or not 1 <= rounds <= 5:
+            raise _SkillAbort(f"rounds must be an integer in 1..5, got {rounds!r}")
         hgeo, hkps = geometry(label)
         h0 = xyz(hgeo.centroid)
         try:
@@ -952,7 +965,7 @@ def install(namespace: dict, profile: dict) -> list[str]:
             return finish(SkillResult("open_articulated", False, f"could not grasp the handle: {g.reason}",
                                       {"handle": label}))
         radius, achieved, fraction, moved, res, expected = 0.0, 0.0, 0.0, 0.0, None, 0.0
-        for round_ in range(3):  # pull; when the arm's reach ends the arc early, re-grasp and pull on
+        for round_ in range(rounds):  # pull; when the arm's reach ends the arc early, re-grasp and pull on
             if round_ > 0:
                 try:
                     hgeo_n, _ = geometry(label)
@@ -1220,11 +1233,13 @@ def _cleandoc(doc: str) -> str:
 
 
 _SIGNATURES = {
-    "grasp": "(target: str, part: str = '', approach: str = 'auto', attempts: int = 0, lift: float = -1.0)",
+    "grasp": "(target: str, part: str = '', approach: str = 'auto', attempts: int = 0, lift: float = -1.0, "
+             "z_offset: float = 0.0)",
     "place_on": "(target: str)",
     "place_in": "(container: str)",
     "release": "()",
-    "open_articulated": "(handle: str, angle: float = 75.0, door: str = 'door', hinge=None, axis=None, steps: int = 12)",
+    "open_articulated": "(handle: str, angle: float = 75.0, door: str = 'door', hinge=None, axis=None, steps: int = 12, "
+                        "rounds: int = 3)",
     "look_for": "(target: str, turns: int = 0, waypoints=None, min_confidence: float = 0.3)",
     "go_to": "(target: str | list, distance: float = -1.0)",
     "wipe": "(region: str, tool_name: str = '', passes: int = 3, press: float = 0.005)",

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from maestro_agent.harness.skills import parse_outcomes
+from maestro_agent.harness.skills import parse_outcome_line, parse_outcomes
+from maestro_agent.models import reflector
 from maestro_agent.models.base import AgentStep, PlanContext, ReactContext, ReflectContext
 
 GRAMMAR_PATH = Path(__file__).with_name("grammar.md")
@@ -268,8 +269,8 @@ ATOMIC_PRELUDE = '''
 def _p3(p):
     return [p.x, p.y, p.z] if hasattr(p, "x") else list(p)[:3]
 
-def grasp(target, part="", approach="auto", attempts=3, lift=0.1):
-    modes = ["top_down", "any"] if approach == "auto" else [approach]
+def grasp(target, part="", approach="auto", attempts=3, lift=0.1, z_offset=0.0):
+    modes = {"auto": ["top_down", "any"], "side": ["any"]}.get(approach, [approach])
     for mode in modes:
         r = plan_grasps(label=target.replace(" ", "_"), part=part, approach_mode=mode, max_candidates=attempts,
                         check_collisions=True, annotate=True)
@@ -278,6 +279,7 @@ def grasp(target, part="", approach="auto", attempts=3, lift=0.1):
             continue
         for g in r.grasps[:attempts]:
             p, q = _p3(g.pose.position), g.pose.orientation
+            p[2] += z_offset
             quat = [q.x, q.y, q.z, q.w]
             a = _p3(g.approach)
             off = g.pre_grasp_offset or 0.1
@@ -331,13 +333,24 @@ def _q(s: str) -> str:
     return repr(s)
 
 
+def _grasp_kw(params: dict[str, Any] | None) -> str:
+    """Extra keyword arguments of grasp() from the reflector's parameters (none when they are the defaults)."""
+    p = params or {}
+    out = ""
+    if p.get("grasp_z_offset"):
+        out += f", z_offset={float(p['grasp_z_offset']):g}"
+    if p.get("grasp_attempts"):
+        out += f", attempts={int(p['grasp_attempts'])}"
+    return out
+
+
 def _pick_place(obj: str, approach: str, place: str = "", target: str = "", mobile: bool = False,
-                part: str = "") -> list[str]:
+                part: str = "", params: dict[str, Any] | None = None) -> list[str]:
     lines = [HELD_CHECK.rstrip("\n")]
     if mobile:
         lines.append(f"if not _held:\n    go_to({_q(obj)}, distance=0.45)")
     part_arg = f", part={_q(part)}" if part else ""
-    lines.append(f"g = True if _held else grasp({_q(obj)}{part_arg}, approach={_q(approach)})")
+    lines.append(f"g = True if _held else grasp({_q(obj)}{part_arg}, approach={_q(approach)}{_grasp_kw(params)})")
     if place:
         if mobile:
             lines.append(f"if g:\n    go_to({_q(target)}, distance=0.45)")
@@ -348,21 +361,32 @@ def _pick_place(obj: str, approach: str, place: str = "", target: str = "", mobi
     return lines
 
 
-def generate_clause_code(c: Clause, obj: str, approach: str, mobile: bool) -> list[str]:
-    """Python lines for one clause (without the closing [step] line)."""
+def generate_clause_code(c: Clause, obj: str, approach: str, mobile: bool,
+                         params: dict[str, Any] | None = None) -> list[str]:
+    """Python lines for one clause (without the closing [step] line); ``params`` are the reflector's parameters
+    (``models/reflector.py``; None: the defaults)."""
     k = c.kind
+    p = params or {}
     if k == "pick":
-        return _pick_place(obj, approach, mobile=mobile or bool(c.extra.get("mobile_approach")))
+        return _pick_place(obj, approach, mobile=mobile or bool(c.extra.get("mobile_approach")), params=p)
     if k == "put_in":
-        return _pick_place(obj, approach, "place_in", c.target, mobile=mobile)
+        return _pick_place(obj, approach, "place_in", c.target, mobile=mobile, params=p)
     if k == "put_on":
-        return _pick_place(obj, approach, "place_on", c.target, mobile=mobile)
+        return _pick_place(obj, approach, "place_on", c.target, mobile=mobile, params=p)
     if k == "hang":
-        return _pick_place(obj, approach, "place_on", c.target, part="handle")
+        return _pick_place(obj, approach, "place_on", c.target, part="handle", params=p)
     if k == "release":
         return ["ok = bool(release())"]
     if k == "open":
-        return [f"r = open_articulated({_q(c.target)}, angle=80.0, door={_q(obj)})", "ok = bool(r)"]
+        handles = aliases(c.target) or [c.target]
+        handle = handles[min(int(p.get("aliases", {}).get(c.target, 0)), len(handles) - 1)]
+        extra = ""
+        if int(p.get("open_rounds", 3)) != 3:
+            extra += f", rounds={int(p['open_rounds'])}"
+        if int(p.get("open_steps", 12)) != 12:
+            extra += f", steps={int(p['open_steps'])}"
+        return [f"r = open_articulated({_q(handle)}, angle={float(p.get('open_angle', 80.0)):.1f}, door={_q(obj)}"
+                f"{extra})", "ok = bool(r)"]
     if k == "enter":
         return [
             "bp = get_robot_state().state.base_pose",
@@ -387,7 +411,7 @@ def generate_clause_code(c: Clause, obj: str, approach: str, mobile: bool) -> li
     if k == "wipe":
         return [f"r = wipe({_q(obj)}, tool_name={_q(c.target)}, passes=4)", "ok = bool(r)"]
     if k == "rotate":
-        return _pick_place(obj, approach) + [
+        return _pick_place(obj, approach, params=p) + [
             "if ok:",
             "    import math",
             "    e = get_robot_state().state.ee_pose",
@@ -421,7 +445,7 @@ def generate_clause_code(c: Clause, obj: str, approach: str, mobile: bool) -> li
             "    ok = bool(release()) and ok",
         ]
     if k == "cut":
-        return _pick_place(c.target, approach, part="handle") + [
+        return _pick_place(c.target, approach, part="handle", params=p) + [
             "if ok:",
             f"    geo = get_object_geometry(label={_q(obj.replace(' ', '_'))})",
             "    ok = bool(geo)",
@@ -460,7 +484,7 @@ def generate_clause_code(c: Clause, obj: str, approach: str, mobile: bool) -> li
             "    ok = bool(r)",
         ]
     if k in ("clean_all", "collect_all", "stack"):
-        return _loop_code(c, approach)
+        return _loop_code(c, approach, p)
     raise GrammarError(f"no code template for clause kind {k!r}")
 
 
@@ -475,7 +499,7 @@ MARKS_READ = [
 ]
 
 
-def _loop_code(c: Clause, approach: str) -> list[str]:
+def _loop_code(c: Clause, approach: str, params: dict[str, Any] | None = None) -> list[str]:
     """Code for 'for each item' clauses: detect, order, then pick and place each."""
     order_key = {
         "desc_size": "(-size.get(l, 0.0))", "asc_size": "size.get(l, 0.0)",
@@ -536,7 +560,7 @@ def _loop_code(c: Clause, approach: str) -> list[str]:
     if c.kind == "stack":
         lines += [
             "for below, above in zip(items, items[1:]):",
-            f"    g = grasp(above, approach={_q(approach)})",
+            f"    g = grasp(above, approach={_q(approach)}{_grasp_kw(params)})",
             "    p = place_on(below) if g else False",
             "    ok = ok and bool(g) and bool(p)",
         ]
@@ -544,7 +568,7 @@ def _loop_code(c: Clause, approach: str) -> list[str]:
         place = "place_in" if c.kind == "clean_all" else "place_on"
         lines += [
             "for l in items:",
-            f"    g = grasp(l, approach={_q(approach)})",
+            f"    g = grasp(l, approach={_q(approach)}{_grasp_kw(params)})",
             f"    p = {place}(container) if g else False",
             "    ok = ok and bool(g) and bool(p)",
         ]
@@ -552,12 +576,17 @@ def _loop_code(c: Clause, approach: str) -> list[str]:
 
 
 def generate_step_code(clauses: list[Clause], index: int, attempt: int = 1, alias: int = 0,
-                       approach: str = "auto", mobile: bool = False, atomic: bool = False) -> str:
-    """The full code of substep ``index`` (0-based): prelude (atomic mode), clause code, [step] line, marker."""
+                       approach: str = "auto", mobile: bool = False, atomic: bool = False,
+                       params: dict[str, Any] | None = None) -> str:
+    """The full code of substep ``index`` (0-based): prelude (atomic mode), clause code, [step] line, marker.
+
+    ``params`` are the reflector's parameters for this trial (grasp offset/attempts, open angle/rounds/steps, the
+    handle alias); the approach and the object alias are passed explicitly (the react loop varies them).
+    """
     c = clauses[index]
     names = aliases(c.obj) if c.obj else [""]
     obj = names[min(alias, len(names) - 1)]
-    body = generate_clause_code(c, obj, approach, mobile)
+    body = generate_clause_code(c, obj, approach, mobile, params)
     out = [f"# Substep {index + 1}/{len(clauses)}: {c.describe()} (offline rule planner, attempt {attempt})"]
     if atomic and index == 0 or atomic and attempt > 1:
         out.append(ATOMIC_PRELUDE.strip("\n"))
@@ -599,9 +628,13 @@ class OfflinePlanner:
         if unsupported:
             return AgentStep(reasoning=f"offline planner: {unsupported} need the harness skills, which are off",
                              verdict="FAILED", subtasks=[c.describe() for c in clauses], usage=self._usage(t0))
-        code = generate_step_code(clauses, 0, mobile=mobile, atomic=atomic)
+        params = reflector.params_from_history(ctx.history)
+        code = self._first_code(clauses, 0, params, mobile, atomic)
         reasoning = (f"Offline rule planner (no VLM, no image understanding): parsed {len(clauses)} substep(s) "
                      f"from the instruction: " + "; ".join(c.describe() for c in clauses))
+        changed = {k: v for k, v in params.items() if v != reflector.DEFAULTS[k]}
+        if changed:
+            reasoning += f". Parameters from the reflections of earlier trials: {changed}"
         return AgentStep(reasoning=reasoning, code=code, verdict="CONTINUE",
                          subtasks=[c.describe() for c in clauses], usage=self._usage(t0))
 
@@ -620,18 +653,24 @@ class OfflinePlanner:
                              usage=self._usage(t0))
         step, total, attempt, alias, approach = int(m[1]), int(m[2]), int(m[3]), int(m[4]), m[5]
         mobile, atomic = self._mode(ctx)
+        params = reflector.params_from_history(ctx.history)
+        max_attempts = int(params.get("retries", MAX_ATTEMPTS))
         outcomes = parse_outcomes(ctx.stdout or "")
         final = [o for o in outcomes if o["skill"] == "step"]
         fails = [o for o in outcomes if not o["ok"] and o["skill"] != "step"]
+        # the skills' outcome lines travel in the reasoning: the reflector reads them after the trial
+        lines = [ln.strip() for ln in (ctx.stdout or "").splitlines() if parse_outcome_line(ln)]
+        seen = ("\noutcomes:\n" + "\n".join(lines[-8:])) if lines else ""
 
         def retry(reason: str, **change: Any) -> AgentStep:
-            if attempt >= MAX_ATTEMPTS:
-                return AgentStep(reasoning=f"substep {step}/{total} failed {attempt} times ({reason}); giving up",
-                                 verdict="FAILED", subtasks=subtasks, usage=self._usage(t0))
+            if attempt >= max_attempts:
+                return AgentStep(reasoning=f"substep {step}/{total} failed {attempt} times ({reason}); giving up"
+                                 + seen, verdict="FAILED", subtasks=subtasks, usage=self._usage(t0))
             a = {"alias": alias, "approach": approach, **change}
-            code = generate_step_code(clauses, step - 1, attempt + 1, a["alias"], a["approach"], mobile, atomic)
+            code = generate_step_code(clauses, step - 1, attempt + 1, a["alias"], a["approach"], mobile, atomic,
+                                      params)
             return AgentStep(reasoning=f"substep {step}/{total} failed ({reason}); retrying with "
-                             f"approach={a['approach']} alias={a['alias']}", code=code, verdict="RETRY",
+                             f"approach={a['approach']} alias={a['alias']}" + seen, code=code, verdict="RETRY",
                              subtasks=subtasks, usage=self._usage(t0))
 
         if ctx.error:
@@ -641,10 +680,10 @@ class OfflinePlanner:
         if final[-1]["ok"]:
             if step >= total:
                 return AgentStep(reasoning=f"all {total} substep(s) reported ok (checked by the skills' own "
-                                 "verification, not by looking at images)", verdict="TASK_COMPLETE",
+                                 "verification, not by looking at images)" + seen, verdict="TASK_COMPLETE",
                                  subtasks=subtasks, usage=self._usage(t0))
-            code = generate_step_code(clauses, step, 1, 0, "auto", mobile, atomic)
-            return AgentStep(reasoning=f"substep {step}/{total} ok; next: {subtasks[step]}", code=code,
+            code = self._first_code(clauses, step, params, mobile, atomic)
+            return AgentStep(reasoning=f"substep {step}/{total} ok; next: {subtasks[step]}" + seen, code=code,
                              verdict="CONTINUE", subtasks=subtasks, usage=self._usage(t0))
         last = fails[-1] if fails else {"skill": "step", "reason": "unknown"}
         reason = f"{last['skill']}: {last.get('reason', 'failed')}"
@@ -653,23 +692,36 @@ class OfflinePlanner:
                 n_alias = len(aliases(clauses[step - 1].obj)) if clauses[step - 1].obj else 1
                 if alias + 1 < n_alias:
                     return retry(reason, alias=alias + 1)
-            if approach == "auto" and attempt == 1:
+            first = params.get("grasp_approach", "auto")
+            if approach == first and attempt == 1:
                 return retry(reason)  # a failed grasp is often transient (slip, a stale view): same plan first
-            if approach == "auto":
-                return retry(reason, approach="any")
+            if approach == first:
+                return retry(reason, approach="any" if first != "any" else "top_down")
             return retry(reason, alias=alias + 1)
         return retry(reason)
 
     def reflect(self, ctx: ReflectContext) -> str:
-        """A rule-based lesson: which substep failed and how, for the next trial's history."""
-        fails = []
-        for s in ctx.steps:
-            if s.verdict in ("RETRY", "FAILED"):
-                fails.append(s.reasoning)
-        if not fails:
-            return f"offline planner: '{ctx.instruction}' ended {ctx.outcome or 'without failures'}; no retries needed."
-        return (f"offline planner: '{ctx.instruction}' ended {ctx.outcome or 'unknown'} (progress {ctx.progress:.0f}); "
-                f"failures: " + " | ".join(fails[-3:]))
+        """The rule-based reflection (JSON, see ``models/reflector.md``): root cause, failed skill/substep and the
+        parameter changes the next trial's plan() applies."""
+        try:
+            clauses = parse_instruction(ctx.instruction)
+        except GrammarError:
+            clauses = []
+        objects: dict[int, tuple[str, int]] = {}
+        for i, c in enumerate(clauses):
+            if c.obj:
+                objects[i + 1] = (c.obj, len(aliases(c.obj)))
+            if c.kind == "open" and c.target:
+                objects[-1] = (c.target, len(aliases(c.target)))
+        return reflector.reflect(ctx, objects)
+
+    @staticmethod
+    def _first_code(clauses: list[Clause], index: int, params: dict[str, Any], mobile: bool, atomic: bool) -> str:
+        """First attempt of substep ``index`` with the reflector's approach and object alias."""
+        c = clauses[index]
+        alias = int(params.get("aliases", {}).get(c.obj, 0)) if c.obj else 0
+        return generate_step_code(clauses, index, 1, alias, str(params.get("grasp_approach", "auto")), mobile,
+                                  atomic, params)
 
     @staticmethod
     def _usage(t0: float) -> dict[str, float]:

@@ -95,9 +95,14 @@ class ToolDispatcher:
             return self._finish(handle, timeout, poll=True)
         return error_result(INVALID_ARGUMENT, f"unknown method {method!r}")
 
-    def cancel_all(self) -> int:
-        """Cancel every running action goal (task cancel); returns how many were asked to cancel."""
-        self._cancelled.set()
+    def cancel_all(self, latch: bool = True) -> int:
+        """Cancel every running action goal; returns how many were asked to cancel.
+
+        ``latch=True`` (task cancel): every later call answers CANCELLED until :meth:`reset`. ``latch=False`` (a
+        substep ran out of time): only the running goals stop; the next substep's calls run normally.
+        """
+        if latch:
+            self._cancelled.set()
         with self._lock:
             running = [h for h in self._handles.values() if h.result is None]
         return sum(1 for h in running if self._cancel_goal(h))

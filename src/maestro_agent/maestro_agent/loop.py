@@ -311,8 +311,8 @@ class AgentLoop:
                          current_subtask=current)
             ex = self.sandbox.execute(step.code, substep, timeout)
             self.recorder.event("exec_result", substep=substep, **_exec_summary(ex))
-            if ex.timed_out:
-                stop_robot(self.dispatcher)
+            if ex.timed_out:  # stop what the killed code started; the next substep may call tools again
+                stop_robot(self.dispatcher, latch=False)
             if self.cancel.is_set() or ex.cancelled:
                 return LoopResult("CANCELLED", substep, error_code=CANCELLED, error_msg="the task was cancelled",
                                   steps=steps)
@@ -360,9 +360,10 @@ class AgentLoop:
             self.recorder.event("reflection", text=text, history_file=str(path))
 
 
-def stop_robot(dispatcher: ToolDispatcher) -> None:
-    """Cancel running goals and call /control/stop when it is up (best effort)."""
-    dispatcher.cancel_all()
+def stop_robot(dispatcher: ToolDispatcher, latch: bool = True) -> None:
+    """Cancel running goals and call /control/stop when it is up (best effort); ``latch`` as in
+    :meth:`ToolDispatcher.cancel_all` (True for a task cancel, False after a substep timeout)."""
+    dispatcher.cancel_all(latch=latch)
     if dispatcher.registry.get("stop") is not None:
         dispatcher.call("stop", {}, 5.0, force=True)
 

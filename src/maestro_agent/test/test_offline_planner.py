@@ -210,3 +210,35 @@ def test_reflect_summarises_failures() -> None:
     text = OfflinePlanner().reflect(ReflectContext("Pick up the cube.", steps=steps, outcome="FAILED", progress=30))
     data = json.loads(text)  # structured reflection: models/reflector.md
     assert data["outcome"] == "FAILED" and "slipped" in data["failed"]["reason"] and data["rule"] == "R2"
+
+
+def test_clean_table_goes_item_by_item_biggest_first() -> None:
+    world = fake_tools.tabletop()
+    world.objects["cube"] = fake_tools.Obj("red_cube", [0.55, -0.15, 0.025], [0.05, 0.05, 0.05])
+    world.objects["pin"] = fake_tools.Obj("small_cylinder", [0.4, -0.1, 0.015], [0.03, 0.03, 0.03])
+    placed: list[str] = []
+    orig = world.gripper
+
+    def gripper(command: str = "open", **kw):
+        if command in ("open", "move") and world.held:
+            placed.append(world.objects[world.held].label)
+        return orig(command=command, **kw)
+
+    world.gripper = gripper
+    base_ns = world.namespace
+
+    def move_joints(**kw):  # home: the arm up and out of the way
+        world.ee = [0.3, 0.0, 0.5] + world.ee[3:]
+        return fake_tools.R(final_positions=list(kw.get("positions") or []))
+
+    def detect_all(labels=(), **kw):  # an open-vocabulary call (no labels) lists every object
+        return world.detect_objects(labels=list(labels) or [o.label for o in world.objects.values()], **kw)
+
+    world.namespace = lambda: {**base_ns(), "move_joints": move_joints, "detect_objects": detect_all}
+    profile = {**FRANKA, "arm": {"home": [0.0, -0.785, 0.0, -2.356, 0.0, 1.571, 0.785]}}
+    steps = _episode(world, "Clean the table by putting all the items into the bowl, from big size to small size.",
+                     profile)
+    assert [s.verdict for s in steps] == ["CONTINUE", "CONTINUE", "CONTINUE", "TASK_COMPLETE"], \
+        [s.reasoning for s in steps]
+    assert all(s.code.count("grasp(l,") == 1 and "items[:1]" in s.code for s in steps[:3])  # one item a substep
+    assert placed == ["tennis_ball", "red_cube", "small_cylinder"]

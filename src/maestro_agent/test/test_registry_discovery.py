@@ -108,6 +108,16 @@ def test_action_handles_feedback_cancel_and_timeout(spinning: Any, ros_context: 
     res = dispatcher.call("move_to_pose", {"target": [0.4, 0.0, 0.3]}, timeout=0.3)
     assert res["error_code"] == 4 and "cancelled" in res["error_msg"]
     assert fake.calls[-1][0] == "move_to_pose"
+    # a substep timeout stops the running goal without latching; a task cancel latches until reset()
+    fake.motion_s = 0.2
+    running = dispatcher.start("move_to_pose", {"target": [0.4, 0.0, 0.3]})["handle"]
+    dispatcher.cancel_all(latch=False)
+    assert dispatcher.handle("handle_result", {"handle": running, "timeout": 5.0})["error_code"] == 5
+    assert dispatcher.call("move_to_pose", {"target": [0.4, 0.0, 0.3]}, timeout=10.0)["error_code"] == 0
+    dispatcher.cancel_all()
+    assert dispatcher.call("move_to_pose", {"target": [0.4, 0.0, 0.3]}, timeout=10.0)["error_code"] == 5
+    dispatcher.reset()
+    assert dispatcher.call("move_to_pose", {"target": [0.4, 0.0, 0.3]}, timeout=10.0)["error_code"] == 0
 
 
 # --------------------------------------------------------------------------------------------------------------

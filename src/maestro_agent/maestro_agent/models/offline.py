@@ -566,12 +566,17 @@ def _loop_code(c: Clause, approach: str, params: dict[str, Any] | None = None) -
         ]
     else:
         place = "place_in" if c.kind == "clean_all" else "place_on"
+        # clean_all: one item per substep (the substep re-detects what is already in the container, so it is
+        # repeated until none is left; a substep stays well inside the per-substep time limit)
+        each = "items[:1]" if c.kind == "clean_all" else "items"
         lines += [
-            "for l in items:",
+            f"for l in {each}:",
             f"    g = grasp(l, approach={_q(approach)}{_grasp_kw(params)})",
             f"    p = {place}(container) if g else False",
             "    ok = ok and bool(g) and bool(p)",
         ]
+        if c.kind == "clean_all":
+            lines.append("print(f'[items] ok placed={items[:1]} remaining={max(0, len(items) - 1)}')")
     return lines
 
 
@@ -678,6 +683,12 @@ class OfflinePlanner:
         if not final:
             return retry("the substep printed no [step] outcome line")
         if final[-1]["ok"]:
+            more = [o for o in outcomes if o["skill"] == "items"]
+            if more and int(more[-1].get("remaining", 0) or 0) > 0:  # a "for each" clause done item by item
+                code = self._first_code(clauses, step - 1, params, mobile, atomic)
+                return AgentStep(reasoning=f"substep {step}/{total}: one item done, {more[-1]['remaining']} left; "
+                                 "the same substep again for the next item" + seen, code=code, verdict="CONTINUE",
+                                 subtasks=subtasks, usage=self._usage(t0))
             if step >= total:
                 return AgentStep(reasoning=f"all {total} substep(s) reported ok (checked by the skills' own "
                                  "verification, not by looking at images)" + seen, verdict="TASK_COMPLETE",

@@ -13,6 +13,7 @@ from maestro_eval.report import write_report
 from maestro_eval.results import ResultsStore
 from maestro_eval.runner import default_results_dir, run_trials
 from maestro_eval.suite import SUITES, TOOL_LEVELS, Method, build_trials
+from maestro_eval.worker import RunSettings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,12 +29,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tools", nargs="+", default=["S3"], choices=sorted(TOOL_LEVELS), help="tool levels")
     parser.add_argument("--harness", nargs="+", default=["on"], choices=["on", "off"], help="harness on/off (both = ablation)")
     parser.add_argument("--workers", type=int, default=1, help="parallel stacks, each in its own ROS domain")
+    parser.add_argument("--ray", metavar="ADDRESS",
+                        help="dispatch trials to a Ray cluster (one stack per Ray task, --workers at once); "
+                             "'local' starts a private Ray instance bound to 127.0.0.1")
     parser.add_argument("--evolve", type=int, default=0, metavar="N",
                         help="self-evolution: N successive base trials per task, reflections carried between trials")
     parser.add_argument("--max-substeps", type=int, default=8)
     parser.add_argument("--trial-timeout", type=float, default=600.0, help="seconds before a trial is cancelled")
     parser.add_argument("--substep-timeout", type=float, default=120.0)
     parser.add_argument("--out", help="export: output folder of the LeRobot data set")
+
+
+def _git_commit() -> str:
+    """The workspace's git commit (``?`` outside a checkout)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10,
+                             cwd=Path(__file__).resolve().parent)
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    return out.stdout.strip() or "?"
+
+
+def _cpu_model() -> str:
+    """CPU model name from /proc/cpuinfo (empty when unknown)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _load_text() -> str:
+    """``uptime``-style load averages (the machine is shared; numbers need it)."""
+    try:
+        return "load average: " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,29 +105,43 @@ def run(args: argparse.Namespace) -> int:
             print(f"{s.trial_id}")
         print(f"{len(specs)} trials")
         return 0
+    if args.workers < 1:
+        print("maestro eval: --workers must be at least 1", file=sys.stderr)
+        return 2
     root = Path(args.results) if args.results else default_results_dir()
     store = ResultsStore(root)
-    store.write_meta({"command": "maestro eval " + shlex.join(sys.argv[2:] if len(sys.argv) > 2 else []),
-                      "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores",
-                      "started": time.strftime("%Y-%m-%d %H:%M:%S"), "trials": len(specs)})
+    settings = RunSettings(args.max_substeps, args.trial_timeout, args.substep_timeout)
+    meta = {"command": "maestro eval " + shlex.join(sys.argv[2:] if len(sys.argv) > 2 else []),
+            "machine": f"{platform.node()} {platform.machine()} {_cpu_model()}, {os.cpu_count()} cores",
+            "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "trials": len(specs), "workers": args.workers,
+            "ray": args.ray or "", "commit": _git_commit(), "load": _load_text(), "settings": vars(settings)}
+    store.write_meta(meta)
     skipped = len(store.finished_ids() & {s.trial_id for s in specs})
     print(f"[eval] {len(specs)} trials ({skipped} already finished, skipped) -> {root}; workers={args.workers}; "
           f"model={args.model}")
-    overrides = [f"agent.history_dir={(root / 'history').resolve()}"]
-    if not args.evolve:
-        overrides.append("agent.use_history=false")
     t0 = time.monotonic()
 
     def show(row: dict) -> None:
         print(f"[eval] {row['trial_id']}: {row.get('status')} progress={float(row.get('progress') or 0):.0f} "
               f"({float(row.get('wall_time_s') or 0):.0f} s) {row.get('error') or ''}", flush=True)
 
-    rows = run_trials(specs, store, workers=args.workers, max_substeps=args.max_substeps,
-                      trial_timeout=args.trial_timeout, substep_timeout=args.substep_timeout,
-                      stack_overrides=overrides, on_row=show)
+    if args.ray:
+        from maestro_eval.ray_dispatch import run_trials_ray
+
+        try:
+            rows = run_trials_ray(specs, store, args.ray, workers=args.workers, settings=settings, on_row=show)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            print(f"maestro eval: cannot use Ray at {args.ray!r}: {exc}", file=sys.stderr)
+            return 1
+    else:
+        rows = run_trials(specs, store, workers=args.workers, max_substeps=settings.max_substeps,
+                          trial_timeout=settings.trial_timeout, substep_timeout=settings.substep_timeout, on_row=show)
     elapsed = time.monotonic() - t0
     if rows:
-        print(f"[eval] {len(rows)} trials in {elapsed:.0f} s ({3600 * len(rows) / max(elapsed, 1e-6):.1f} trials/hour)")
+        rate = 3600 * len(rows) / max(elapsed, 1e-6)
+        print(f"[eval] {len(rows)} trials in {elapsed:.0f} s ({rate:.1f} trials/hour)")
+        store.write_meta({**meta, "elapsed_s": round(elapsed, 1), "new_trials": len(rows),
+                          "trials_per_hour": round(rate, 2), "load_at_end": _load_text()})
     if store.load():
         print(f"[eval] report: {write_report(root)}")
     return 0

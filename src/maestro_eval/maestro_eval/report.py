@@ -96,10 +96,13 @@ def evolution_figure(curves: dict[str, list[tuple[int, float]]], path: Path) -> 
 
 
 def tool_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Total tool calls by tool name across the run (from the per-trial 'tools' field)."""
+    """Total tool calls by tool name across the run (per-trial 'tool_counts', 'name:n name:n')."""
     counts: dict[str, int] = defaultdict(int)
     for r in rows:
-        for item in str(r.get("tools") or "").split():
+        text = r.get("tool_counts")
+        if text is None and ":" in str(r.get("tools") or ""):
+            text = r.get("tools")  # results written before 'tool_counts' existed
+        for item in str(text or "").split():
             name, _, n = item.rpartition(":")
             if name and n.isdigit():
                 counts[name] += int(n)

@@ -1,183 +1,161 @@
-"""Run trials against stacks: reset the scene, send RunTask, score with the sim's rubric, record everything.
+"""Run trials on local worker threads: each worker owns one stack in its own ROS domain.
 
-Workers run in parallel threads, each with its own stack in its own ROS domain; a hung or crashed trial is cancelled,
-timed out and recorded as such, its stack is restarted, and the run goes on. Finished trials are skipped on a re-run.
+Trials are grouped into *chains*: a self-evolution run's successive trials of one task and method form one chain that
+runs in order on one worker (trial i sees the reflections of trials 0..i-1); every other trial is a chain of one and
+sees no reflection. A hung or crashed trial is cancelled, timed out and recorded as such, its stack is restarted, and
+the run goes on. Finished trials are skipped on a re-run; an interrupted chain resumes after its last finished trial
+with the reflections saved so far. The same chains are dispatched to Ray by :mod:`maestro_eval.ray_dispatch`.
 """
 from __future__ import annotations
 
+import io
 import os
 import queue
+import re
+import shutil
+import tarfile
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from maestro_eval.results import ResultsStore
-from maestro_eval.stack import Stack, StackError
 from maestro_eval.suite import TrialSpec
-from maestro_eval.trace_stats import read_trace_stats
+from maestro_eval.worker import EvalWorker, RunSettings, TrialOutcome, finish_row
 
 BASE_DOMAIN = int(os.environ.get("MAESTRO_EVAL_BASE_DOMAIN", "60"))  # worker i uses ROS_DOMAIN_ID = BASE_DOMAIN + i
 
 
-def _call(node: Any, context: Any, srv_type: Any, name: str, request: Any, timeout: float) -> Any:
-    import rclpy
+class Worker(Protocol):
+    """What the runner needs of a worker (an :class:`EvalWorker`, or a fake in tests)."""
 
-    client = node.create_client(srv_type, name)
-    try:
-        if not client.wait_for_service(timeout_sec=min(timeout, 30.0)):
-            raise StackError(f"service {name} is not available")
-        future = client.call_async(request)
-        executor = rclpy.executors.SingleThreadedExecutor(context=context)
-        executor.add_node(node)
-        try:
-            executor.spin_until_future_complete(future, timeout_sec=timeout)
-        finally:
-            executor.remove_node(node)
-            executor.shutdown()
-        if not future.done():
-            raise StackError(f"service {name} did not answer within {timeout:.0f} s")
-        return future.result()
-    finally:
-        node.destroy_client(client)
+    def run(self, spec: TrialSpec, history: str = "") -> TrialOutcome: ...
+
+    def close(self) -> None: ...
 
 
-class TrialRunner:
-    """Runs trials on one stack (one embodiment, one ROS domain)."""
+WorkerFactory = Callable[[int, Path, RunSettings, Path], Worker]
 
-    def __init__(self, stack: Stack, max_substeps: int, trial_timeout: float, substep_timeout: float) -> None:
-        self.stack = stack
-        self.max_substeps = max_substeps
-        self.trial_timeout = trial_timeout
-        self.substep_timeout = substep_timeout
 
-    def run(self, spec: TrialSpec) -> dict[str, Any]:
-        """Run one trial and return its result row (never raises for a failed trial)."""
-        from maestro_interfaces.srv import EvaluateTask, ResetScene
+def chain_key(spec: TrialSpec) -> str:
+    """Name of the chain a trial belongs to (task, scene and method; not the evolution index)."""
+    raw = f"{spec.task}__{spec.perturbation}-{spec.seed}__{spec.method.name}"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", raw)
 
-        row: dict[str, Any] = {**spec.to_dict(), "trial_id": spec.trial_id, "status": "error", "progress": 0.0,
-                               "success": False, "error": "", "verdict": "", "trace_dir": ""}
-        t0 = time.monotonic()
-        try:
-            if not self.stack.alive():
-                raise StackError("stack is not running")
-            node, ctx = self.stack.node, self.stack.context
-            reset = _call(node, ctx, ResetScene, "/sim/reset_scene",
-                          ResetScene.Request(task=spec.task, seed=spec.seed, perturbation=spec.perturbation), 60.0)
-            if reset.error_code != 0:
-                raise StackError(f"reset failed ({reset.error_code}): {reset.error_msg}")
-            row["instruction"] = reset.instruction
-            result, status = self._run_task(spec, reset.instruction)
-            row["status"] = status
-            if result is not None:
-                row.update(verdict=result.verdict, trace_dir=result.trace_dir, substeps=result.substeps,
-                           error="" if result.error_code == 0 else f"{result.error_code}: {result.error_msg}")
-            evaluation = _call(node, ctx, EvaluateTask, "/sim/evaluate_task", EvaluateTask.Request(task=spec.task), 30.0)
-            if evaluation.error_code == 0:
-                row["progress"], row["success"] = float(evaluation.progress), bool(evaluation.success)
-                row["criteria"] = {c.name: c.reached for c in evaluation.criteria}
-        except StackError as exc:
-            row["error"] = str(exc)
-        row["wall_time_s"] = round(time.monotonic() - t0, 2)
-        if row.get("trace_dir"):
-            row.update(read_trace_stats(row["trace_dir"]).to_dict())
+
+def group_chains(specs: list[TrialSpec], finished: set[str]) -> list[list[TrialSpec]]:
+    """Unfinished trials grouped into chains (evolution index order), in the order the chains first appear."""
+    chains: dict[str, list[TrialSpec]] = defaultdict(list)
+    for spec in specs:
+        chains[chain_key(spec)].append(spec)
+    out = []
+    for items in chains.values():
+        todo = [s for s in sorted(items, key=lambda s: s.index) if s.trial_id not in finished]
+        if todo:
+            out.append(todo)
+    return out
+
+
+def pack_folder(folder: Path | None) -> bytes:
+    """A trial folder as gzip'd tar bytes (empty bytes for no folder), to ship it from a remote Ray node."""
+    if folder is None or not Path(folder).is_dir():
+        return b""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        tar.add(str(folder), arcname=".")
+    return buf.getvalue()
+
+
+def unpack_folder(data: bytes, dest: Path) -> Path | None:
+    """Extract :func:`pack_folder` bytes into ``dest`` (safe paths only); ``None`` for empty bytes."""
+    if not data:
+        return None
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        tar.extractall(dest, filter="data")
+    return dest
+
+
+class Gatherer:
+    """Puts finished trials into the results folder: row, trace folder, chain history (thread-safe)."""
+
+    def __init__(self, store: ResultsStore, on_row: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.store = store
+        self.on_row = on_row
+        self.rows: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        (store.root / "history").mkdir(exist_ok=True)
+
+    def history_path(self, spec: TrialSpec) -> Path:
+        """The chain's reflection history file in the results folder."""
+        return self.store.root / "history" / f"{chain_key(spec)}.jsonl"
+
+    def history_for(self, spec: TrialSpec) -> str:
+        """Reflections trial ``spec`` may see: its chain's so far for an evolution trial (index > 0), else none."""
+        path = self.history_path(spec)
+        return path.read_text() if spec.index > 0 and path.is_file() else ""
+
+    def trace_dest(self, spec: TrialSpec) -> Path:
+        """Where the trial's trace folder goes: ``trials/<trial_id>/trace``."""
+        return self.store.trial_dir(spec.trial_id) / "trace"
+
+    def record(self, spec: TrialSpec, row: dict[str, Any], history: str = "", trace: Path | None = None,
+               trace_tar: bytes = b"") -> dict[str, Any]:
+        """Move/unpack the trace into the results folder, save the chain history and append the row."""
+        dest = self.trace_dest(spec)
+        if dest.exists():
+            shutil.rmtree(dest)  # left by an interrupted attempt of the same trial
+        moved: Path | None = None
+        if trace is not None and Path(trace).is_dir():
+            moved = Path(shutil.move(str(trace), str(dest)))
+        elif trace_tar:
+            moved = unpack_folder(trace_tar, dest)
+        row = finish_row(row, moved)
+        with self._lock:
+            if history:
+                self.history_path(spec).write_text(history)
+            self.store.add(row)
+            self.rows.append(row)
+        if self.on_row:
+            self.on_row(row)
         return row
-
-    def _run_task(self, spec: TrialSpec, instruction: str) -> tuple[Any, str]:
-        import rclpy
-        from rclpy.action import ActionClient
-
-        from maestro_interfaces.action import RunTask
-
-        node, ctx = self.stack.node, self.stack.context
-        client = ActionClient(node, RunTask, "/agent/run_task")
-        executor = rclpy.executors.SingleThreadedExecutor(context=ctx)
-        executor.add_node(node)
-        try:
-            if not client.wait_for_server(timeout_sec=30.0):
-                raise StackError("/agent/run_task is not available")
-            goal = RunTask.Goal(instruction=instruction, model=spec.method.model, max_substeps=self.max_substeps,
-                                substep_timeout=self.substep_timeout, harness=spec.method.harness,
-                                tools=spec.method.tools, task=spec.task, seed=spec.seed,
-                                perturbation=spec.perturbation)
-            goal_future = client.send_goal_async(goal)
-            executor.spin_until_future_complete(goal_future, timeout_sec=30.0)
-            handle = goal_future.result() if goal_future.done() else None
-            if handle is None or not handle.accepted:
-                raise StackError("the agent rejected the goal")
-            result_future = handle.get_result_async()
-            executor.spin_until_future_complete(result_future, timeout_sec=self.trial_timeout)
-            if result_future.done():
-                return result_future.result().result, "done"
-            cancel = handle.cancel_goal_async()
-            executor.spin_until_future_complete(cancel, timeout_sec=15.0)
-            executor.spin_until_future_complete(result_future, timeout_sec=15.0)
-            return (result_future.result().result if result_future.done() else None), "timeout"
-        finally:
-            executor.remove_node(node)
-            executor.shutdown()
-            client.destroy()
 
 
 def run_trials(specs: list[TrialSpec], store: ResultsStore, workers: int = 1, max_substeps: int = 8,
                trial_timeout: float = 600.0, substep_timeout: float = 120.0, stack_overrides: list[str] | None = None,
-               on_row: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
-    """Run every unfinished trial of ``specs`` with ``workers`` parallel stacks; return the new rows."""
-    done = store.finished_ids()
-    todo: queue.Queue[TrialSpec] = queue.Queue()
-    for spec in specs:
-        if spec.trial_id not in done:
-            todo.put(spec)
-    rows: list[dict[str, Any]] = []
-    lock = threading.Lock()
+               on_row: Callable[[dict[str, Any]], None] | None = None,
+               worker_factory: WorkerFactory | None = None) -> list[dict[str, Any]]:
+    """Run every unfinished trial of ``specs`` on ``workers`` parallel stacks; return the new rows."""
+    settings = RunSettings(max_substeps, trial_timeout, substep_timeout, list(stack_overrides or []))
+    factory: WorkerFactory = worker_factory or EvalWorker
+    gatherer = Gatherer(store, on_row)
+    todo: queue.Queue[list[TrialSpec]] = queue.Queue()
+    for chain in group_chains(specs, store.finished_ids()):
+        todo.put(chain)
 
-    def worker(index: int) -> None:
-        stacks: dict[str, Stack] = {}
+    def work(index: int) -> None:
+        worker = factory(BASE_DOMAIN + index, store.root / "work" / f"worker{index}", settings,
+                         store.root / "logs" / f"worker{index}.log")
         try:
             while True:
                 try:
-                    spec = todo.get_nowait()
+                    chain = todo.get_nowait()
                 except queue.Empty:
                     return
-                stack = stacks.get(spec.embodiment)
-                if stack is None or not stack.alive():
-                    for other in stacks.values():
-                        other.stop()
-                    stacks.clear()
-                    stack = Stack(spec.embodiment, BASE_DOMAIN + index,
-                                  store.root / "logs" / f"worker{index}-{spec.embodiment}.log", stack_overrides)
-                    try:
-                        stack.start(task=spec.task)
-                    except StackError as exc:
-                        row = {**spec.to_dict(), "trial_id": spec.trial_id, "status": "stack_failed",
-                               "error": str(exc), "progress": 0.0, "success": False}
-                        _record(row)
-                        continue
-                    stacks[spec.embodiment] = stack
-                runner = TrialRunner(stack, max_substeps, trial_timeout, substep_timeout)
-                row = runner.run(spec)
-                _record(row)
-                if row["status"] != "done":
-                    stack.stop()  # a hung/crashed trial gets a fresh stack
-                    stacks.pop(spec.embodiment, None)
+                for spec in chain:
+                    outcome = worker.run(spec, gatherer.history_for(spec))
+                    gatherer.record(spec, outcome.row, outcome.history, trace=outcome.trace)
         finally:
-            for stack in stacks.values():
-                stack.stop()
+            worker.close()
 
-    def _record(row: dict[str, Any]) -> None:
-        store.add(row)
-        with lock:
-            rows.append(row)
-        if on_row:
-            on_row(row)
-
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(max(1, workers))]
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(max(1, workers))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return rows
+    return gatherer.rows
 
 
 def default_results_dir() -> Path:

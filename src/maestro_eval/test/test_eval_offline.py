@@ -71,7 +71,8 @@ def test_report_tables_and_figures(tmp_path: Path) -> None:
     store = ResultsStore(tmp_path)
     rows = [
         {"trial_id": f"t{i}", "task": "put_ball_in_bowl", "method": m, "perturbation": "base", "progress": p,
-         "success": p == 100, "status": "done", "wall_time_s": 30.0, "index": 0, "tools": "grasp:2 place_in:1"}
+         "success": p == 100, "status": "done", "wall_time_s": 30.0, "index": 0, "tools": "S3",
+         "tool_counts": "grasp:2 place_in:1"}
         for i, (m, p) in enumerate([("offline/S3/harness", 100.0), ("offline/S3/harness", 50.0),
                                     ("offline/S3/atomic", 0.0)])
     ]

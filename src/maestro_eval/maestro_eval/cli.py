@@ -15,16 +15,20 @@ from maestro_eval.runner import default_results_dir, run_trials
 from maestro_eval.suite import SUITES, TOOL_LEVELS, Method, build_trials
 from maestro_eval.worker import RunSettings
 
+ACTIONS = ("run", "report", "list", "export")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``maestro eval`` (``maestro eval report RESULTS`` writes a report)."""
-    parser.add_argument("action", nargs="?", default="run", choices=["run", "report", "list", "export"],
-                        help="run the benchmark (default), 'report RESULTS', 'export RESULTS --out DIR' (LeRobot data set) "
-                             "or 'list' the trials without running")
+    parser.add_argument("action", nargs="?", default="run", metavar="{run,report,list,export}",
+                        help="run the benchmark (default; 'maestro eval RESULTS' also runs), 'report RESULTS', "
+                             "'export RESULTS --out DIR' (LeRobot data set) or 'list' the trials without running")
     parser.add_argument("results", nargs="?", help="results folder (report: required; run: default runs/eval-<time>)")
     parser.add_argument("--suite", choices=sorted(SUITES), default="tabletop")
     parser.add_argument("--tasks", nargs="+", help="subset of the suite's task ids")
-    parser.add_argument("--trials", default="base+5", help="'base', 'base+N', 'all', or one axis name")
+    parser.add_argument("--trials", default=None,
+                        help="'base', 'base+N', 'all', an axis name (5 scenes), one scene 'pose-0', or a comma list "
+                             "(default base+5; with --evolve: base)")
     parser.add_argument("--model", default="offline", help="model backend spec (offline, gemini-..., openai:...)")
     parser.add_argument("--tools", nargs="+", default=["S3"], choices=sorted(TOOL_LEVELS), help="tool levels")
     parser.add_argument("--harness", nargs="+", default=["on"], choices=["on", "off"], help="harness on/off (both = ablation)")
@@ -33,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="dispatch trials to a Ray cluster (one stack per Ray task, --workers at once); "
                              "'local' starts a private Ray instance bound to 127.0.0.1")
     parser.add_argument("--evolve", type=int, default=0, metavar="N",
-                        help="self-evolution: N successive base trials per task, reflections carried between trials")
+                        help="self-evolution: N successive trials of each scene (default base) per task and method, "
+                             "each seeing the reflections of the earlier ones")
     parser.add_argument("--max-substeps", type=int, default=8)
     parser.add_argument("--trial-timeout", type=float, default=600.0, help="seconds before a trial is cancelled")
     parser.add_argument("--substep-timeout", type=float, default=120.0)
@@ -74,6 +79,11 @@ def _load_text() -> str:
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``maestro eval``."""
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    if args.action not in ACTIONS:
+        if args.results:
+            print(f"maestro eval: unknown action {args.action!r} (choose from {list(ACTIONS)})", file=sys.stderr)
+            return 2
+        args.action, args.results = "run", args.action  # 'maestro eval RESULTS'
     if args.action == "report":
         if not args.results:
             print("maestro eval report: give the results folder", file=sys.stderr)

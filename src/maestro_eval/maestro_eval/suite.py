@@ -63,8 +63,14 @@ def perturbed_trials(n: int) -> list[tuple[str, int]]:
 
 
 def parse_trials(text: str) -> list[tuple[str, int]]:
-    """Parse ``--trials``: ``base``, ``base+N`` (base and N perturbed), ``all`` (base + 5 per axis), or ``pose`` (5)."""
+    """Parse ``--trials``: ``base``, ``base+N`` (base and N perturbed), ``all`` (base + 5 per axis), ``pose`` (5 pose
+    scenes), one scene ``pose-2``, or a comma-separated list of these (``base,pose-0``)."""
     text = text.strip()
+    if "," in text:
+        out: list[tuple[str, int]] = []
+        for part in text.split(","):
+            out.extend(t for t in parse_trials(part) if t not in out)
+        return out
     if text == "base":
         return [("base", 0)]
     if text == "all":
@@ -74,7 +80,11 @@ def parse_trials(text: str) -> list[tuple[str, int]]:
     match = re.fullmatch(r"base\+(\d+)", text)
     if match:
         return [("base", 0)] + perturbed_trials(int(match.group(1)))
-    raise ValueError(f"--trials must be 'base', 'base+N', 'all' or one of {list(PERTURBATION_AXES)}; got '{text}'")
+    match = re.fullmatch(r"(base|" + "|".join(PERTURBATION_AXES) + r")-(\d+)", text)
+    if match:
+        return [(match.group(1), int(match.group(2)))]
+    raise ValueError(f"--trials must be 'base', 'base+N', 'all', an axis of {list(PERTURBATION_AXES)}, one scene "
+                     f"'AXIS-SEED' or a comma-separated list of these; got '{text}'")
 
 
 def suite_tasks(suite: str) -> list[tuple[str, str]]:
@@ -84,9 +94,10 @@ def suite_tasks(suite: str) -> list[tuple[str, str]]:
     return [(emb, task) for emb in SUITES[suite] for task in load_profile(emb).get("tasks", [])]
 
 
-def build_trials(suite: str, tasks: list[str] | None, trials: str, methods: list[Method],
+def build_trials(suite: str, tasks: list[str] | None, trials: str | None, methods: list[Method],
                  evolve: int = 0) -> list[TrialSpec]:
-    """Every trial of a run; ``evolve > 0`` repeats the base scene of each task ``evolve`` times per method."""
+    """Every trial of a run. ``evolve > 0`` runs each scene of ``trials`` (default: the base scene) ``evolve`` times
+    per method, as one chain of successive trials; otherwise ``trials`` defaults to ``base+5``."""
     pairs = suite_tasks(suite)
     if tasks:
         known = {t for _, t in pairs}
@@ -94,11 +105,15 @@ def build_trials(suite: str, tasks: list[str] | None, trials: str, methods: list
         if unknown:
             raise ValueError(f"tasks {unknown} are not in suite '{suite}' (tasks: {sorted(known)})")
         pairs = [(e, t) for e, t in pairs if t in tasks]
+    if evolve < 0:
+        raise ValueError(f"--evolve must be >= 0; got {evolve}")
+    scenes = parse_trials(trials or ("base" if evolve else "base+5"))
     out: list[TrialSpec] = []
     for emb, task in pairs:
         for method in methods:
-            if evolve:
-                out.extend(TrialSpec(emb, task, "base", 0, method, i) for i in range(evolve))
-            else:
-                out.extend(TrialSpec(emb, task, axis, seed, method) for axis, seed in parse_trials(trials))
+            for axis, seed in scenes:
+                if evolve:
+                    out.extend(TrialSpec(emb, task, axis, seed, method, i) for i in range(evolve))
+                else:
+                    out.append(TrialSpec(emb, task, axis, seed, method))
     return out

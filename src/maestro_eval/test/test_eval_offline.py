@@ -17,8 +17,11 @@ def test_parse_trials() -> None:
     assert parse_trials("base+5") == [("base", 0), ("visual", 0), ("pose", 0), ("verb", 0), ("new_object", 0),
                                       ("visual", 1)]
     assert len(parse_trials("all")) == 21
-    with pytest.raises(ValueError, match="--trials"):
-        parse_trials("many")
+    assert parse_trials("pose-2") == [("pose", 2)]
+    assert parse_trials("base,new_object-1,base") == [("base", 0), ("new_object", 1)]
+    for bad in ("many", "pose-x", "base+"):
+        with pytest.raises(ValueError, match="--trials"):
+            parse_trials(bad)
 
 
 def test_build_trials_ablation_and_evolve() -> None:
@@ -28,6 +31,11 @@ def test_build_trials_ablation_and_evolve() -> None:
     assert len({s.trial_id for s in specs}) == len(specs)
     evolve = build_trials("tabletop", ["open_cabinet"], "base", [Method()], evolve=3)
     assert [s.index for s in evolve] == [0, 1, 2] and all(s.perturbation == "base" for s in evolve)
+    hard = build_trials("tabletop", ["open_cabinet"], None, [Method()], evolve=2) + build_trials(
+        "tabletop", ["open_cabinet"], "pose-1", [Method()], evolve=2)
+    assert [(s.perturbation, s.seed, s.index) for s in hard] == [("base", 0, 0), ("base", 0, 1), ("pose", 1, 0),
+                                                                  ("pose", 1, 1)]
+    assert len(build_trials("tabletop", ["open_cabinet"], None, [Method()])) == 6
     with pytest.raises(ValueError, match="not in suite"):
         build_trials("tabletop", ["search_ball"], "base", [Method()])
 

@@ -18,18 +18,6 @@ def wrap_angle(a: float) -> float:
     return (a + math.pi) % (2 * math.pi) - math.pi
 
 
-def depth_to_points(depth: np.ndarray, fx: float, fy: float, cx: float, cy: float, stride: int = 2,
-                    max_range: float = 6.0) -> np.ndarray:
-    """Back-project a depth image (metres, optical frame: +z forward) to (N, 3) points; skips 0/NaN/far pixels."""
-    d = np.asarray(depth, dtype=float)[::stride, ::stride]
-    v, u = np.mgrid[0:depth.shape[0]:stride, 0:depth.shape[1]:stride]
-    ok = np.isfinite(d) & (d > 0.05) & (d < max_range)
-    z = d[ok]
-    x = (u[ok] - cx) * z / fx
-    y = (v[ok] - cy) * z / fy
-    return np.stack([x, y, z], axis=1)
-
-
 @dataclass
 class OccupancyGrid:
     """A square grid (``size`` cells of ``resolution`` m) with its origin (lower-left corner) in odom."""

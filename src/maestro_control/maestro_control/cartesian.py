@@ -23,6 +23,11 @@ class CartesianPath:
     fraction: float
     waypoint_index: list[int]   # for each row, index of the next requested waypoint
     stop_reason: str = ""
+    steps: int = 0                            # interpolated poses requested
+    collision_step: int = -1                  # 1-based step whose configuration ``is_valid`` rejected; -1 = none
+    collision_waypoint: int = -1              # index of the requested waypoint that step heads to
+    collision_q: np.ndarray | None = None     # the rejected configuration
+    collision_pose: np.ndarray | None = None  # the TCP pose at that step
 
 
 def interpolate_poses(a: np.ndarray, b: np.ndarray, max_step: float, max_rot_step: float = 0.05) -> list[np.ndarray]:
@@ -96,6 +101,7 @@ def follow_waypoints(
     total = lengths[-1]
     qs, poses, idx = [q], [current], [0]
     reason = ""
+    hit: tuple[int, int, np.ndarray, np.ndarray] | None = None
     for k, (i, pose) in enumerate(segments):
         res = kin.ik(pose, qs[-1], pos_tol=pos_tol, rot_tol=rot_tol, num_seeds=1, max_iters=50)
         if not res.success:
@@ -106,9 +112,13 @@ def follow_waypoints(
             break
         if is_valid is not None and not is_valid(res.q):
             reason = f"collision at step {k + 1}/{len(segments)} (waypoint {i})"
+            hit = (k + 1, i, res.q, pose)
             break
         qs.append(res.q)
         poses.append(pose)
         idx.append(i)
     fraction = 1.0 if not segments else lengths[len(qs) - 1] / total if total > 0 else float(len(qs) - 1 == len(segments))
-    return CartesianPath(np.array(qs), poses, float(fraction), idx, reason)
+    path = CartesianPath(np.array(qs), poses, float(fraction), idx, reason, steps=len(segments))
+    if hit is not None:
+        path.collision_step, path.collision_waypoint, path.collision_q, path.collision_pose = hit
+    return path

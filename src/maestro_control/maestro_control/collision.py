@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 import numpy as np
+import pinocchio as pin
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
@@ -114,10 +115,12 @@ def voxel_downsample(points: np.ndarray, voxel: float) -> np.ndarray:
     if len(pts) == 0 or voxel <= 0:
         return pts
     keys = np.floor(pts / voxel).astype(np.int64)
-    _, inverse, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    keys -= keys.min(axis=0)
+    dims = keys.max(axis=0) + 1
+    lin = (keys[:, 0] * dims[1] + keys[:, 1]) * dims[2] + keys[:, 2]  # one int per voxel: a 1-D unique is fast
+    _, inverse, counts = np.unique(lin, return_inverse=True, return_counts=True)
     inverse = inverse.reshape(-1)
-    sums = np.zeros((len(counts), 3))
-    np.add.at(sums, inverse, pts)
+    sums = np.stack([np.bincount(inverse, weights=pts[:, a], minlength=len(counts)) for a in range(3)], axis=1)
     return sums / counts[:, None]
 
 
@@ -187,11 +190,46 @@ class CollisionChecker:
         ii, jj = np.nonzero(np.triu(np.abs(d[:, None] - d[None, :]) >= self_collision_min_gap, k=1))
         self._pair_i, self._pair_j = ii, jj
         self._pair_rsum2 = (self._s_radius[ii] + self._s_radius[jj]) ** 2
+        self._build_broad_phase()
         self._frame_ids = [kin.model.getFrameId(name) for name in self.links]
-        self._grid: tuple[np.ndarray, np.ndarray, float] | None = None  # (distance field, origin, voxel)
+        self._grid: tuple[np.ndarray, np.ndarray, float, np.ndarray] | None = None  # see _distance_field
         self.points = np.zeros((0, 3))
         self.tree: cKDTree | None = None
         self.attached: tuple[np.ndarray, float] | None = None  # (centre in TCP frame, radius)
+
+    def _build_broad_phase(self) -> None:
+        """Per-link bounding spheres and, per checked link pair, the indices of its sphere pairs.
+
+        The self-collision check first compares the ~30 link pairs' bounding spheres and only then the sphere pairs
+        of the link pairs that overlap (usually none), instead of all ~1,800 sphere pairs every time.
+        """
+        n_links = len(self.links)
+        self._l_centre = np.zeros((n_links, 3))
+        self._l_radius = np.zeros(n_links)
+        for k in range(n_links):
+            sel = self._s_link == k
+            if not np.any(sel):
+                continue
+            c = self._s_centre[sel].mean(axis=0)
+            self._l_centre[k] = c
+            self._l_radius[k] = float(np.max(np.linalg.norm(self._s_centre[sel] - c, axis=1) + self._s_radius[sel]))
+        la, lb = self._s_link[self._pair_i], self._s_link[self._pair_j]
+        keys = np.minimum(la, lb) * n_links + np.maximum(la, lb)
+        uniq, inverse = np.unique(keys, return_inverse=True)
+        self._lp_a, self._lp_b = uniq // n_links, uniq % n_links
+        self._lp_rsum2 = (self._l_radius[self._lp_a] + self._l_radius[self._lp_b]) ** 2
+        self._lp_pairs = [np.flatnonzero(inverse.reshape(-1) == k) for k in range(len(uniq))]
+
+    def _self_hits(self, rot: np.ndarray, trans: np.ndarray, centres: np.ndarray) -> np.ndarray:
+        """Indices (into the sphere-pair arrays) of overlapping robot sphere pairs; broad phase on link spheres."""
+        lc = np.einsum("kij,kj->ki", rot, self._l_centre) + trans
+        diff = lc[self._lp_a] - lc[self._lp_b]
+        near = np.flatnonzero(np.einsum("ij,ij->i", diff, diff) < self._lp_rsum2)
+        if len(near) == 0:
+            return near
+        k = np.concatenate([self._lp_pairs[i] for i in near])
+        d = centres[self._pair_i[k]] - centres[self._pair_j[k]]
+        return k[np.einsum("ij,ij->i", d, d) < self._pair_rsum2[k]]
 
     @property
     def num_spheres(self) -> int:
@@ -209,12 +247,17 @@ class CollisionChecker:
         self._grid = self._distance_field(pts) if len(pts) else None
         return len(pts)
 
-    def _distance_field(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
-        """Euclidean distance transform of the occupied voxels (a fast, conservative pre-filter for queries)."""
+    def _distance_field(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, np.ndarray] | None:
+        """Euclidean distance transform of the occupied voxels (a fast, conservative pre-filter for queries).
+
+        Returns (flattened field in metres, grid origin, cell size, the grid's shape). The grid extends ``pad`` beyond
+        the cloud, so a sphere centre outside it, clamped to the border cell, still reads a distance larger than any
+        sphere radius plus margin: it is free, as it should be.
+        """
         from scipy.ndimage import distance_transform_edt
 
         v = max(2 * self.voxel, 0.02)  # coarse: the exact KD-tree query decides near the surface
-        pad = 0.2
+        pad = max(0.1, float(self._s_radius.max())) + self.margin + 0.05 + 3 * v  # > any radius + margin + band
         lo = pts.min(axis=0) - pad
         shape = np.ceil((pts.max(axis=0) + pad - lo) / v).astype(int) + 1
         if np.prod(shape) > 30_000_000:  # too large a scene for a dense grid: use the KD-tree alone
@@ -222,7 +265,8 @@ class CollisionChecker:
         occ = np.ones(shape, dtype=bool)
         idx = np.floor((pts - lo) / v).astype(int)
         occ[idx[:, 0], idx[:, 1], idx[:, 2]] = False
-        return distance_transform_edt(occ).astype(np.float32) * v, lo, v
+        field = distance_transform_edt(occ).astype(np.float32) * v
+        return field.reshape(-1), lo, v, np.asarray(shape)
 
     def clear_scene(self) -> None:
         """Forget the scene cloud."""
@@ -241,12 +285,10 @@ class CollisionChecker:
         self.attached = None
 
     # -- geometry at a configuration -----------------------------------------------------------------------------
-    def sphere_centres(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Centres (S, 3) and radii (S,) of the robot spheres (plus the attached object last) at ``q``."""
+    def _link_poses(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Rotations (L, 3, 3) and translations (L, 3) of the collision links, and the TCP pose when attached."""
         kin = self.kin
         qm = kin._to_model(np.asarray(q, float))
-        import pinocchio as pin
-
         pin.forwardKinematics(kin.model, kin.data, qm)
         rot = np.empty((len(self.links), 3, 3))
         trans = np.empty((len(self.links), 3))
@@ -254,14 +296,21 @@ class CollisionChecker:
             m = pin.updateFramePlacement(kin.model, kin.data, fid)
             rot[k] = m.rotation
             trans[k] = m.translation
+        tcp = pin.updateFramePlacement(kin.model, kin.data, kin.tcp_id).homogeneous if self.attached else None
+        return rot, trans, tcp
+
+    def _centres(self, rot: np.ndarray, trans: np.ndarray, tcp: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         centres = np.einsum("sij,sj->si", rot[self._s_link], self._s_centre) + trans[self._s_link]
         radii = self._s_radius
-        if self.attached is not None:
-            tcp = self.kin.fk(q)
+        if self.attached is not None and tcp is not None:
             c = tcp[:3, :3] @ self.attached[0] + tcp[:3, 3]
             centres = np.vstack([centres, c])
             radii = np.append(radii, self.attached[1])
         return centres, radii
+
+    def sphere_centres(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Centres (S, 3) and radii (S,) of the robot spheres (plus the attached object last) at ``q``."""
+        return self._centres(*self._link_poses(q))
 
     def _clearance_mask(self, q: np.ndarray, pts: np.ndarray, pad: float) -> np.ndarray:
         """Boolean mask of points farther than ``pad`` from every robot primitive (and attached object) at ``q``."""
@@ -293,12 +342,9 @@ class CollisionChecker:
 
     def self_collisions(self, q: np.ndarray) -> list[tuple[str, str]]:
         """Pairs of links, at least ``self_collision_min_gap`` joints apart, whose spheres overlap at ``q``."""
-        centres, _ = self.sphere_centres(q)
-        diff = centres[self._pair_i] - centres[self._pair_j]
-        hit = np.einsum("ij,ij->i", diff, diff) < self._pair_rsum2
-        if not np.any(hit):
-            return []
-        k = np.flatnonzero(hit)
+        rot, trans, tcp = self._link_poses(q)
+        centres, _ = self._centres(rot, trans, tcp)
+        k = self._self_hits(rot, trans, centres)
         return sorted({(self.links[self._s_link[self._pair_i[i]]], self.links[self._s_link[self._pair_j[i]]])
                        for i in k})
 
@@ -307,9 +353,9 @@ class CollisionChecker:
         q = np.asarray(q, float)
         if not self.kin.within_limits(q):
             return False
-        centres, radii = self.sphere_centres(q)
-        diff = centres[self._pair_i] - centres[self._pair_j]
-        if np.any(np.einsum("ij,ij->i", diff, diff) < self._pair_rsum2):
+        rot, trans, tcp = self._link_poses(q)
+        centres, radii = self._centres(rot, trans, tcp)
+        if len(self._self_hits(rot, trans, centres)):
             return False
         return not self._scene_hits(centres, radii, self.margin).any()
 
@@ -320,13 +366,11 @@ class CollisionChecker:
             return hits
         check = np.append(self._s_scene, True) if len(centres) > len(self._s_scene) else self._s_scene.copy()
         if self._grid is not None:  # pre-filter: spheres far from every occupied voxel are free
-            field, lo, v = self._grid
-            idx = np.floor((centres - lo) / v).astype(int)
-            inside = np.all((idx >= 0) & (idx < np.array(field.shape)), axis=1)
-            near = np.zeros(len(centres), dtype=bool)
-            ii = idx[inside]
-            near[inside] = field[ii[:, 0], ii[:, 1], ii[:, 2]] <= radii[inside] + m + 1.8 * v
-            check &= near
+            field, lo, v, shape = self._grid
+            idx = ((centres - lo) / v).astype(np.int64)
+            np.clip(idx, 0, shape - 1, out=idx)
+            lin = (idx[:, 0] * shape[1] + idx[:, 1]) * shape[2] + idx[:, 2]
+            check &= field[lin] <= radii + m + 1.8 * v
             if not np.any(check):
                 return hits
         dist, _ = self.tree.query(centres[check], k=1, distance_upper_bound=float(radii.max()) + m)

@@ -30,6 +30,7 @@ from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Bool
 
+from maestro_common.clouds import depth_to_points
 from maestro_common.errors import (
     CANCELLED,
     ESTOPPED,
@@ -45,8 +46,8 @@ from maestro_common.errors import (
 from maestro_common.geometry import matrix_to_pose
 from maestro_common.node_runner import spin_node
 from maestro_common.params import declare
-from maestro_control.base_planner import OccupancyGrid, PurePursuit, depth_to_points, plan_base_path, wrap_angle
-from maestro_control.cartesian import follow_waypoints
+from maestro_control.base_planner import OccupancyGrid, PurePursuit, plan_base_path, wrap_angle
+from maestro_control.cartesian import CartesianPath, follow_waypoints
 from maestro_control.embodiment import ArmModel, arm_model_from_profile
 from maestro_control.planning import JointPlanner, PlanningError
 from maestro_control.ros_io import GripperClient, Interrupted, JointStateCache, TrajectoryClient
@@ -135,6 +136,9 @@ class ControlNode(LifecycleNode):
         self.p_state_wait = declare(self, "joint_state_wait", 2.0, "seconds to wait for /joint_states",
                                     min_value=0.0, max_value=30.0)
         self.p_base_rate = declare(self, "base_rate", 20.0, "base follower rate, Hz", min_value=1.0, max_value=100.0)
+        self.p_cartesian_check = declare(
+            self, "cartesian_collision_check", True, "check Cartesian paths (FollowCartesianPath; MoveToPose "
+            "CARTESIAN with avoid_collisions) against the scene cloud and stop before the first colliding step")
         self.model: ArmModel | None = None
         self._active = False
         self._estopped = False
@@ -381,8 +385,6 @@ class ControlNode(LifecycleNode):
             self.get_logger().warning("no depth image for the scene cloud: planning without obstacles")
             m.checker.clear_scene()
             return 0
-        from maestro_common.images import image_to_numpy
-
         # A depth image taken before the last motion ended shows the robot where it was: its "ghost" survives the
         # self-filter (done at the current q) and blocks every IK solution. Wait (bounded) for a newer frame.
         deadline = time.monotonic() + SCENE_FRESH_WAIT
@@ -391,17 +393,22 @@ class ControlNode(LifecycleNode):
         if _seconds(self._depth[0].header.stamp) + 1e-3 < self._moved_stamp:
             self.get_logger().warning(f"the scene depth image is older than the last motion by "
                                       f"{self._moved_stamp - _seconds(self._depth[0].header.stamp):.2f} s")
+        return m.checker.set_scene(self._depth_cloud(m.arm_base_frame, int(self.p_cloud_stride), 3.0), q)
+
+    def _depth_cloud(self, frame: str, stride: int, max_range: float) -> np.ndarray:
+        """The latest scene depth image back-projected (maestro_common.clouds) and expressed in ``frame``."""
+        from maestro_common.images import image_to_numpy
+
+        assert self._depth is not None
         img, info = self._depth
         depth = image_to_numpy(img).astype(float)
         if depth.ndim == 3:
             depth = depth[..., 0]
         if img.encoding in ("16UC1", "mono16"):
             depth = depth / 1000.0
-        k = info.k
-        pts = depth_to_points(depth, k[0], k[4], k[2], k[5], stride=int(self.p_cloud_stride), max_range=3.0)
-        cam = self._lookup(m.arm_base_frame, img.header.frame_id or info.header.frame_id)
-        pts = pts @ cam[:3, :3].T + cam[:3, 3]
-        return m.checker.set_scene(pts, q)
+        pts = depth_to_points(depth, np.asarray(info.k, float).reshape(3, 3), stride=stride, max_depth=max_range)
+        cam = self._lookup(frame, img.header.frame_id or info.header.frame_id)
+        return pts @ cam[:3, :3].T + cam[:3, 3]
 
     def _plan_checker(self, avoid: bool) -> Callable[[np.ndarray], bool]:
         m = self.model
@@ -409,6 +416,32 @@ class ControlNode(LifecycleNode):
         if avoid:
             return m.checker.is_valid
         return lambda q: m.kin.within_limits(q) and not m.checker.self_collisions(q)
+
+    def _cartesian(self, q0: np.ndarray, waypoints: list[np.ndarray], step: float, check: bool) -> CartesianPath:
+        """IK along the interpolated TCP path; with ``check``, against the fresh scene cloud (stops before a hit)."""
+        m = self.model
+        assert m is not None
+        valid = None
+        if check and self.p_cartesian_check:
+            self._update_scene(q0)
+            valid = self._plan_checker(True)
+        return follow_waypoints(m.kin, q0, waypoints, max_step=step, is_valid=valid)
+
+    def _cartesian_failure(self, cart: CartesianPath, hint: str) -> ToolFailure:
+        """CARTESIAN_INCOMPLETE naming the first colliding step (links, TCP position) or the IK failure."""
+        m = self.model
+        assert m is not None
+        if cart.collision_q is None or cart.collision_pose is None:
+            return ToolFailure(f"only {cart.fraction:.0%} of the path is feasible ({cart.stop_reason}); {hint}",
+                               CARTESIAN_INCOMPLETE)
+        q = cart.collision_q
+        links = m.checker.scene_collisions(q) or [f"{a}-{b}" for a, b in m.checker.self_collisions(q)] or \
+            ["joint limits"]
+        p = cart.collision_pose[:3, 3]
+        return ToolFailure(f"the path runs into an obstacle of the scene cloud at step {cart.collision_step}/"
+                           f"{cart.steps} (waypoint {cart.collision_waypoint}, TCP at ({p[0]:.3f}, {p[1]:.3f}, "
+                           f"{p[2]:.3f}) in {m.arm_base_frame}; {', '.join(links)}) after {cart.fraction:.0%} of it; "
+                           f"{hint}", CARTESIAN_INCOMPLETE)
 
     def _solve_ik(self, target: np.ndarray, q0: np.ndarray, pos_tol: float, rot_tol: float, position_only: bool,
                   accept: Callable[[np.ndarray], bool]) -> np.ndarray:
@@ -547,11 +580,10 @@ class ControlNode(LifecycleNode):
             if req.mode == MoveToPose.Goal.CARTESIAN:
                 if req.ignore_orientation:
                     target[:3, :3] = m.kin.fk(q0)[:3, :3]
-                cart = follow_waypoints(m.kin, q0, [target], max_step=0.01)
+                cart = self._cartesian(q0, [target], 0.01, req.avoid_collisions)
                 if cart.fraction < 0.999:
-                    raise ToolFailure(f"the straight line is feasible only to {cart.fraction:.0%} "
-                                      f"({cart.stop_reason}); use PLANNED mode or a closer target",
-                                      CARTESIAN_INCOMPLETE)
+                    raise self._cartesian_failure(cart, "use PLANNED mode (it goes around obstacles) or a closer "
+                                                  "target")
                 path = cart.q
             else:
                 if req.avoid_collisions:
@@ -561,8 +593,8 @@ class ControlNode(LifecycleNode):
                 fb.phase = "planning"
                 gh.publish_feedback(fb)
                 path = self._plan_path(q0, q_goal, req.avoid_collisions, motion, deadline - time.monotonic())
-            traj = self._timed(path, scaling, self._plan_checker(req.avoid_collisions)
-                               if req.mode == MoveToPose.Goal.PLANNED else None)
+            checked = req.mode == MoveToPose.Goal.PLANNED or (req.avoid_collisions and self.p_cartesian_check)
+            traj = self._timed(path, scaling, self._plan_checker(req.avoid_collisions) if checked else None)
             result.planning_time = float(time.monotonic() - t_plan)
             fb.phase = "executing"
 
@@ -657,17 +689,16 @@ class ControlNode(LifecycleNode):
             to_arm = self._arm_from_frame(req.frame_id)
             wps = [to_arm @ _pose_matrix(p) for p in req.waypoints]
             q0 = self._q()
-            cart = follow_waypoints(m.kin, q0, wps, max_step=step)
+            cart = self._cartesian(q0, wps, step, True)
             result.fraction = float(cart.fraction)
             if cart.fraction + 1e-6 < min_fraction:
                 result.final_pose = self._pose_msg(q0)
-                raise ToolFailure(f"only {cart.fraction:.0%} of the path is feasible ({cart.stop_reason}); lower "
-                                  f"min_fraction to execute the feasible part, or change the waypoints",
-                                  CARTESIAN_INCOMPLETE)
+                raise self._cartesian_failure(cart, "lower min_fraction to execute the feasible part, or change the "
+                                                    "waypoints")
             if len(cart.q) < 2:
                 result.final_pose = self._pose_msg(q0)
                 return
-            traj = self._timed(cart.q, scaling)
+            traj = self._timed(cart.q, scaling, self._plan_checker(True) if self.p_cartesian_check else None)
 
             def progress(p: float) -> None:
                 fb.progress = float(p) * cart.fraction
@@ -747,16 +778,7 @@ class ControlNode(LifecycleNode):
         if self._depth is None:
             self.get_logger().warning("no depth image: planning the base path without obstacles")
             return grid
-        from maestro_common.images import image_to_numpy
-
-        img, info = self._depth
-        depth = image_to_numpy(img).astype(float)
-        if depth.ndim == 3:
-            depth = depth[..., 0]
-        k = info.k
-        pts = depth_to_points(depth, k[0], k[4], k[2], k[5], stride=4, max_range=5.0)
-        cam = self._lookup(self._odom_frame(), img.header.frame_id or info.header.frame_id)
-        grid.mark_points(pts @ cam[:3, :3].T + cam[:3, 3])
+        grid.mark_points(self._depth_cloud(self._odom_frame(), 4, 5.0))
         return grid
 
     def _exec_move_base(self, gh: Any) -> MoveBase.Result:

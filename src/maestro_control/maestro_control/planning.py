@@ -61,7 +61,7 @@ class JointPlanner:
         is_valid: Callable[[np.ndarray], bool],
         resolution: float = 0.02,
         planner_range: float = 0.0,
-        coarse_resolution: float = 0.06,
+        coarse_resolution: float = 0.1,
     ) -> None:
         self.lower, self.upper = np.asarray(lower, float), np.asarray(upper, float)
         self.n = len(self.lower)

@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from maestro_control.base_planner import OccupancyGrid, PurePursuit, depth_to_points, plan_base_path
+from maestro_common.clouds import depth_to_points
+from maestro_control.base_planner import OccupancyGrid, PurePursuit, plan_base_path
 from maestro_control.cartesian import arc_waypoints, follow_waypoints, interpolate_poses
 from maestro_control.kinematics import ArmKinematics
 
@@ -45,10 +46,13 @@ def test_hinge_arc_keeps_radius(panda: ArmKinematics, panda_home: np.ndarray) ->
 
 
 def test_depth_back_projection() -> None:
+    """The control node's scene and base-grid clouds come from maestro_common.clouds.depth_to_points."""
     depth = np.full((48, 64), 2.0, dtype=np.float32)
     depth[0, 0] = np.nan
-    pts = depth_to_points(depth, 50.0, 50.0, 32.0, 24.0, stride=1)
+    k = np.array([[50.0, 0.0, 32.0], [0.0, 50.0, 24.0], [0.0, 0.0, 1.0]])
+    pts = depth_to_points(depth, k, stride=1, max_depth=5.0)
     assert len(pts) == 48 * 64 - 1 and np.allclose(pts[:, 2], 2.0)
+    assert np.allclose(pts[np.argmin(np.abs(pts[:, 0]) + np.abs(pts[:, 1]))][:2], 0.0)
 
 
 def test_astar_goes_around_a_wall_and_pure_pursuit_arrives() -> None:

@@ -249,3 +249,32 @@ def test_gripper_holding_and_moveit_unavailable(busy_spinning: Any, ros_context:
     assert res.error_code == 0 and not res.holding and res.width == pytest.approx(0.08, abs=1e-3)
     res = h.result(h.send("move_to_pose", _move_to_pose(_pose(0.5, 0.1, 0.3))))
     assert res.error_code == UNAVAILABLE and "moveit" in res.error_msg
+
+
+def test_cartesian_motions_stop_before_the_scene_cloud(h: Harness, scene_tools: Any) -> None:
+    """A 6 cm box of points on the straight line ahead of the TCP: the Cartesian modes must not drive into it."""
+    ctl = h.control
+    cloud = scene_tools.box_points([0.43, -0.03, 0.46], [0.49, 0.03, 0.52])
+    ctl._update_scene = lambda q: ctl.model.checker.set_scene(cloud, q)  # stands in for the depth camera
+    start = h.call(GetRobotState, "/control/get_robot_state").state.ee_pose
+    q_start = np.array(h.fake.q, float)
+    goal = _move_to_pose(_pose(start.position.x + 0.3, start.position.y, start.position.z),
+                         mode=MoveToPose.Goal.CARTESIAN)
+    goal.avoid_collisions = True
+    res = h.result(h.send("move_to_pose", goal))
+    assert res.error_code == MoveToPose.Result.CARTESIAN_INCOMPLETE, res.error_msg
+    assert "obstacle" in res.error_msg and "step" in res.error_msg, res.error_msg
+    assert np.allclose(h.fake.q, q_start, atol=1e-6), "the arm moved although the straight line collides"
+    path = FollowCartesianPath.Goal()
+    p = PoseStamped().pose
+    p.position.x, p.position.y, p.position.z = start.position.x + 0.3, start.position.y, start.position.z
+    p.orientation = start.orientation
+    path.waypoints.append(p)
+    res = h.result(h.send("follow_cartesian_path", path))
+    assert res.error_code == FollowCartesianPath.Result.CARTESIAN_INCOMPLETE and "obstacle" in res.error_msg
+    assert 0 < res.fraction < 0.5 and np.allclose(h.fake.q, q_start, atol=1e-6)
+    path.min_fraction = 0.05  # execute the free part: it must end before the box
+    res = h.result(h.send("follow_cartesian_path", path))
+    assert res.error_code == 0, res.error_msg
+    assert 0.05 <= res.fraction < 0.5 and res.final_pose.position.x < 0.43
+    assert ctl.model.checker.is_valid(np.array(h.fake.q, float)), "the reached configuration touches the box"

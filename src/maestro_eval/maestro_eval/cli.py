@@ -124,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
     meta = {"command": "maestro eval " + shlex.join(sys.argv[2:] if len(sys.argv) > 2 else []),
             "machine": f"{platform.node()} {platform.machine()} {_cpu_model()}, {os.cpu_count()} cores",
             "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "trials": len(specs), "workers": args.workers,
-            "ray": args.ray or "", "commit": _git_commit(), "load": _load_text(), "settings": vars(settings)}
+            "ray": args.ray or "", "commit": _git_commit(), "load": _load_text(), "settings": vars(settings),
+            "planned": [s.trial_id for s in specs]}
     store.write_meta(meta)
     skipped = len(store.finished_ids() & {s.trial_id for s in specs})
     print(f"[eval] {len(specs)} trials ({skipped} already finished, skipped) -> {root}; workers={args.workers}; "

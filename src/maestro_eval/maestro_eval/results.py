@@ -9,7 +9,8 @@ from typing import Any
 
 CSV_FIELDS = ["trial_id", "embodiment", "task", "perturbation", "seed", "index", "method", "model", "tools", "harness",
               "status", "progress", "success", "wall_time_s", "sim_time_s", "substeps", "model_calls",
-              "input_tokens", "output_tokens", "tool_calls", "tool_errors", "tool_counts", "verdict", "error", "trace_dir",
+              "input_tokens", "output_tokens", "tool_calls", "tool_errors", "tool_counts", "tool_error_counts",
+              "verdict", "error", "trace_dir",
               "instruction"]
 
 

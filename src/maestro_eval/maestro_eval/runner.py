@@ -9,6 +9,7 @@ with the reflections saved so far. The same chains are dispatched to Ray by :mod
 from __future__ import annotations
 
 import io
+import json
 import os
 import queue
 import re
@@ -114,6 +115,15 @@ class Gatherer:
             moved = unpack_folder(trace_tar, dest)
         row = finish_row(row, moved)
         with self._lock:
+            path = self.history_path(spec)
+            before = path.read_text() if spec.index > 0 and path.is_file() else ""
+            new_lines = [line for line in history[len(before):].splitlines() if line.strip()] \
+                if history.startswith(before) else []
+            if new_lines:  # this trial's own reflection, kept with its row for the report
+                try:
+                    row["reflection"] = str(json.loads(new_lines[-1]).get("reflection", ""))[:4000]
+                except (json.JSONDecodeError, AttributeError):
+                    row["reflection"] = new_lines[-1][:4000]
             if history:
                 self.history_path(spec).write_text(history)
             self.store.add(row)

@@ -19,12 +19,14 @@ class TraceStats:
     tool_errors: int = 0
     substeps: int = 0
     tools: dict[str, int] = field(default_factory=dict)
+    tool_error_counts: dict[str, int] = field(default_factory=dict)
     bad_lines: int = 0
 
     def to_dict(self) -> dict:
         """Plain dict (tools as a compact 'name:count' string for CSV)."""
         d = asdict(self)
         d["tools"] = " ".join(f"{k}:{v}" for k, v in sorted(self.tools.items()))
+        d["tool_error_counts"] = " ".join(f"{k}:{v}" for k, v in sorted(self.tool_error_counts.items()))
         return d
 
 
@@ -42,6 +44,7 @@ def read_trace_stats(trace_dir: str | Path) -> TraceStats:
     if not path.is_file():
         return stats
     tools: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
     substeps: set[int] = set()
     with open(path, errors="replace") as f:
         for line in f:
@@ -70,8 +73,10 @@ def read_trace_stats(trace_dir: str | Path) -> TraceStats:
                 tools[str(event.get("name", "?"))] += 1
                 if _int(event.get("error_code")) != 0:
                     stats.tool_errors += 1
+                    errors[str(event.get("name", "?"))] += 1
             if "substep" in event and isinstance(event["substep"], int):
                 substeps.add(event["substep"])
     stats.tools = dict(tools)
+    stats.tool_error_counts = dict(errors)
     stats.substeps = len(substeps)
     return stats

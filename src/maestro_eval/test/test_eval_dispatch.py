@@ -66,6 +66,7 @@ def _check_results(root: Path, rows: list[dict]) -> None:
         trace = root / "trials" / r["trial_id"] / "trace"
         assert (trace / "trace.jsonl").is_file() and Path(r["trace_dir"]) == trace.resolve()
         assert r["tool_counts"] == "grasp:1" and r["tools"] == "S3" and r["tool_calls"] == 1
+        assert r["reflection"] == f"after trial {r['index']}"
     history = next((root / "history").glob("open_cabinet__*.jsonl")).read_text().splitlines()
     assert len(history) == 3
     csv_text = (root / "results.csv").read_text()

@@ -91,9 +91,26 @@ def test_report_tables_and_figures(tmp_path: Path) -> None:
     assert summary["put_ball_in_bowl"]["offline/S3/harness"]["progress_std"] == pytest.approx(25.0)
     assert summary["put_ball_in_bowl"]["offline/S3/atomic"]["success_rate"] == 0.0
     assert tool_counts(rows) == {"grasp": 6, "place_in": 3}
+    store.write_meta({"command": "maestro eval x", "planned": [r["trial_id"] for r in rows] + ["never_ran"]})
     md = write_report(tmp_path).read_text()
     assert "75.0 ± 25.0 (n=2)" in md and (tmp_path / "figures" / "trial_grid.png").stat().st_size > 1000
-    assert (tmp_path / "report.html").is_file()
+    assert "50% / 30 ± 0 s" in md and "1 planned trials not run" in md and "- never_ran" in md
+    assert "| grasp | 6 | 0 | 2 | 4 |" in md
+    page = (tmp_path / "report.html").read_text()
+    assert "<th>task</th>" in page and '<img alt="trial grid" src="figures/trial_grid.png">' in page
+
+
+def test_report_shows_the_evolution_curve_and_reflections(tmp_path: Path) -> None:
+    store = ResultsStore(tmp_path)
+    reflection = json.dumps({"rule": "R6", "root_cause": "the door opened only 40%", "adjust": {"open_rounds": 4}})
+    for i, p in enumerate([40.0, 70.0, 100.0]):
+        store.add({"trial_id": f"e{i}", "task": "open_cabinet", "perturbation": "pose", "seed": 1, "index": i,
+                   "method": "offline/S3/harness", "progress": p, "success": p == 100, "status": "done",
+                   "verdict": "TASK_COMPLETE", "wall_time_s": 60.0, "reflection": reflection if i < 2 else "ok"})
+    md = write_report(tmp_path).read_text()
+    assert "### open_cabinet [pose-1] / offline/S3/harness" in md and "40 → 70 → 100" in md
+    assert "R6: the door opened only 40%; adjust open_rounds=4" in md
+    assert (tmp_path / "figures" / "evolution.png").is_file() and (tmp_path / "figures" / "evolution.svg").is_file()
 
 
 def test_lerobot_episode_round_trip(tmp_path: Path) -> None:

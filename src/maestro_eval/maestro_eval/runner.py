@@ -145,9 +145,13 @@ def run_trials(specs: list[TrialSpec], store: ResultsStore, workers: int = 1, ma
     for chain in group_chains(specs, store.finished_ids()):
         todo.put(chain)
 
+    started: list[Worker] = []
+    stop = threading.Event()
+
     def work(index: int) -> None:
         worker = factory(BASE_DOMAIN + index, store.root / "work" / f"worker{index}", settings,
                          store.root / "logs" / f"worker{index}.log")
+        started.append(worker)
         try:
             while True:
                 try:
@@ -155,6 +159,8 @@ def run_trials(specs: list[TrialSpec], store: ResultsStore, workers: int = 1, ma
                 except queue.Empty:
                     return
                 for spec in chain:
+                    if stop.is_set():
+                        return
                     outcome = worker.run(spec, gatherer.history_for(spec))
                     gatherer.record(spec, outcome.row, outcome.history, trace=outcome.trace)
         finally:
@@ -163,8 +169,15 @@ def run_trials(specs: list[TrialSpec], store: ResultsStore, workers: int = 1, ma
     threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(max(1, workers))]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(timeout=1.0)
+    except BaseException:  # Ctrl-C: stop every stack before leaving (the threads are daemons)
+        stop.set()
+        for w in list(started):
+            w.close()
+        raise
     return gatherer.rows
 
 

@@ -9,6 +9,7 @@ trials never see each other's reflections unless they belong to the same evoluti
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,8 @@ class EvalWorker:
         if trace is None or not trace.is_dir():
             new = sorted(after - before)
             trace = new[-1] if new else None
+        if trace is not None:
+            wait_for_recording(trace)
         hist_file = self.history_dir / f"{key}.jsonl"
         return TrialOutcome(row, hist_file.read_text() if hist_file.is_file() else history, trace)
 
@@ -104,6 +107,24 @@ class EvalWorker:
         for stack in self._stacks.values():
             stack.stop()
         self._stacks.clear()
+
+
+def wait_for_recording(trace: Path, timeout: float = 60.0, quiet_s: float = 8.0) -> bool:
+    """Wait until the recorder has finished the trial folder (``recording.json`` written), or nothing in it changed
+    for ``quiet_s`` (no recorder running); True when ``recording.json`` is there. The folder is moved afterwards, so
+    a recorder still writing its video or bag would lose them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (trace / "recording.json").is_file():
+            return True
+        try:
+            newest = max((p.stat().st_mtime for p in trace.rglob("*")), default=0.0)
+        except OSError:  # a file vanished while listing
+            newest = time.time()
+        if time.time() - newest > quiet_s:
+            return False
+        time.sleep(0.5)
+    return (trace / "recording.json").is_file()
 
 
 def finish_row(row: dict[str, Any], trace: Path | None) -> dict[str, Any]:

@@ -217,3 +217,27 @@ def test_skills_only_import_allowed_modules() -> None:
 def test_skills_source_passes_sandbox_policy() -> None:
     policy = pytest.importorskip("maestro_agent.sandbox.sbx_policy")
     policy.check_source(Path(skills_mod.__file__).read_text(), "<harness>")
+
+
+def test_clear_view_goes_home_directly_when_the_stale_cloud_blocks_the_home_goal(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    world = fake_tools.tabletop()
+    ns = world.namespace()
+    calls: list[bool] = []
+
+    def move_joints(positions=(), plan=True, **_):
+        calls.append(plan)
+        if plan:
+            return fake_tools.R(7, "the goal configuration collides with the robot or the scene cloud; choose another "
+                                   "goal")
+        return fake_tools.R(final_positions=list(positions))
+
+    ns["move_joints"] = move_joints
+    install(ns, {**FRANKA, "arm": {"home": [0.0] * 7}})
+    assert ns["clear_view"]()
+    assert calls == [True, True, False]  # planned, rose and planned again, then direct
+    assert "scene cloud is stale" in capsys.readouterr().out
+    # any other failure is not bypassed
+    ns["move_joints"] = lambda **_: fake_tools.R(3, "no IK")
+    install(ns, {**FRANKA, "arm": {"home": [0.0] * 7}})
+    assert not ns["clear_view"]()

@@ -1029,6 +1029,12 @@ def install(namespace: dict, profile: dict) -> list[str]:
             print(f"[harness] clear_view: {r.error_msg}; rising 12 cm and planning again")
             retreat(0.12)
             r = tool("move_joints")(positions=list(cfg.home), plan=True)
+            if not r and "goal configuration collides" in str(r.error_msg):
+                # the profile's home pose is free by definition: a scene cloud that says otherwise holds stale points
+                # (e.g. of the arm itself); from 12 cm higher, go there by direct joint interpolation
+                print(f"[harness] clear_view: the home pose is reported in collision ({r.error_msg}); moving there "
+                      "directly (the scene cloud is stale)")
+                r = tool("move_joints")(positions=list(cfg.home), plan=False)
         ok = bool(r)
         state["at_clear_view"] = ok
         return finish(SkillResult("clear_view", ok, "" if ok else f"move_joints failed: {r.error_msg}"))

@@ -91,6 +91,38 @@ def test_place_in_checks_object_ended_in_container(capsys: pytest.CaptureFixture
     assert parse_outcomes(capsys.readouterr().out)[-1]["skill"] == "place_in"
 
 
+def test_place_in_checks_with_the_wrist_camera_when_the_rim_hides_the_object(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    world = fake_tools.tabletop()
+    ns = world.namespace()
+    geo = ns["get_object_geometry"]
+    cams: list[str] = []
+
+    def get_object_geometry(label: str = "", camera: str = "", **kw):
+        cams.append(camera)
+        ball = world.objects["ball"]
+        if camera == "" and "ball" in label and world.held is None and ball.bottom < world.objects["bowl"].top:
+            return fake_tools.R(101, f"no '{label}' visible in camera 'front'")  # below the bowl's rim
+        return geo(label=label, **kw)
+
+    ns["get_object_geometry"] = get_object_geometry
+    install(ns, FRANKA)
+    assert ns["grasp"]("tennis ball")
+    r = ns["place_in"]("bowl")
+    assert r, r.reason
+    assert "wrist" in cams and "the wrist camera sees it" in capsys.readouterr().out
+    # seen by no camera: still a failure that says so
+    world2 = fake_tools.tabletop()
+    ns2 = world2.namespace()
+    ns2["get_object_geometry"] = lambda label="", camera="", **kw: (
+        fake_tools.R(101, "not visible") if "ball" in label and world2.held is None else
+        world2.get_object_geometry(label=label))
+    install(ns2, FRANKA)
+    assert ns2["grasp"]("tennis ball")
+    r2 = ns2["place_in"]("bowl")
+    assert not r2 and "cannot see" in r2.reason
+
+
 def test_place_in_fails_when_object_lands_outside() -> None:
     world = fake_tools.tabletop()
     world.drop_offset = [0.0, 0.2]  # the ball rolls away when released

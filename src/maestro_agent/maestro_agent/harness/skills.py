@@ -512,6 +512,19 @@ def install(namespace: dict, profile: dict) -> list[str]:
             msg = r.error_msg
         raise _SkillAbort(f"no geometry for '{label}': {msg}")
 
+    def other_view(label: str) -> Any:
+        """The geometry of ``label`` from a camera other than the main one (None when no camera sees it)."""
+        for cam in cfg.cameras:
+            if cam == cfg.main_camera or not cam:
+                continue
+            for name in label_variants(label):
+                r = fresh("get_object_geometry", label=name, camera=cam)
+                if r:
+                    print(f"[harness] '{label}' is hidden from the main camera; the {cam} camera sees it")
+                    show(getattr(r, "annotated_image", None), f"geometry of '{name}' ({cam} camera)")
+                    return r.geometry
+        return None
+
     def check_label(name: str, value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
             raise _SkillAbort(f"{name} must be a non-empty object name such as 'tennis ball', got {value!r}")
@@ -803,8 +816,10 @@ def install(namespace: dict, profile: dict) -> list[str]:
         try:
             ogeo, _ = geometry(held)
         except _SkillAbort as exc:
-            return finish(SkillResult(skill, False, f"released, but cannot see '{held}' any more: {exc}", data),
-                          snap=f"after {skill} '{label}'")
+            ogeo = other_view(held)  # e.g. inside a bowl, below its rim: the wrist camera looks down into it
+            if ogeo is None:
+                return finish(SkillResult(skill, False, f"released, but cannot see '{held}' any more: {exc}", data),
+                              snap=f"after {skill} '{label}'")
         o = xyz(ogeo.centroid)
         ext = xyz(geo.obb_extent)
         half = max(0.02, 0.5 * min(ext[0], ext[1]))
@@ -1029,11 +1044,12 @@ def install(namespace: dict, profile: dict) -> list[str]:
             print(f"[harness] clear_view: {r.error_msg}; rising 12 cm and planning again")
             retreat(0.12)
             r = tool("move_joints")(positions=list(cfg.home), plan=True)
-            if not r and "goal configuration collides" in str(r.error_msg):
-                # the profile's home pose is free by definition: a scene cloud that says otherwise holds stale points
-                # (e.g. of the arm itself); from 12 cm higher, go there by direct joint interpolation
-                print(f"[harness] clear_view: the home pose is reported in collision ({r.error_msg}); moving there "
-                      "directly (the scene cloud is stale)")
+            if not r and any(m in str(r.error_msg) for m in ("goal configuration collides", "no collision-free path")):
+                # the profile's home pose is free by definition, and it is reachable from above the workspace: a
+                # scene cloud that says otherwise holds stale points (e.g. of the arm itself); from 12 cm higher, go
+                # there by direct joint interpolation
+                print(f"[harness] clear_view: no planned way home ({r.error_msg}); moving there directly (the scene "
+                      "cloud is stale)")
                 r = tool("move_joints")(positions=list(cfg.home), plan=False)
         ok = bool(r)
         state["at_clear_view"] = ok

@@ -15,6 +15,7 @@ __all__ = [
     "VoxelGrid",
     "centroid",
     "describe_object",
+    "hinge_axis_from_door",
     "fit_plane_lstsq",
     "fit_plane_ransac",
     "hinge_axis_from_keypoints",
@@ -224,6 +225,33 @@ def hinge_axis_from_keypoints(
         h = np.asarray(handle_point, dtype=float).reshape(3) - c
         radius = float(np.linalg.norm(h - (h @ direction) * direction))
     return c, direction, radius
+
+
+def hinge_axis_from_door(
+    door_points: np.ndarray, hinge_point: np.ndarray, handle_point: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Hinge axis of a door from one keypoint on its hinge edge, its handle keypoint and the door's point cloud.
+
+    The axis lies in the door's plane (RANSAC plane of ``door_points``) and runs across the hinge-to-handle direction:
+    of the two in-plane principal axes of the door cloud, the one most perpendicular to ``handle - hinge``. Returns a
+    point on the axis (``hinge_point``), its unit direction (oriented +z when near vertical) and the door radius
+    (distance of the handle from the axis).
+    """
+    pts = _as_points(door_points, 10)
+    hinge = np.asarray(hinge_point, dtype=float).reshape(3)
+    to_handle = np.asarray(handle_point, dtype=float).reshape(3) - hinge
+    if np.linalg.norm(to_handle) < 1e-6:
+        raise ValueError("hinge and handle keypoints coincide; give the handle of the door, not its hinge")
+    normal = fit_plane_ransac(pts).coefficients[:3]
+    axes, _ = principal_axes(pts)
+    in_plane = [a - (a @ normal) * normal for a in axes[:2]]  # the third principal axis is the door's normal
+    in_plane = [a / np.linalg.norm(a) for a in in_plane if np.linalg.norm(a) > 1e-6]
+    u = to_handle / np.linalg.norm(to_handle)
+    direction = min(in_plane, key=lambda a: abs(float(a @ u)))
+    if abs(direction[2]) > 0.5 and direction[2] < 0:
+        direction = -direction
+    radius = float(np.linalg.norm(to_handle - (to_handle @ direction) * direction))
+    return hinge, direction, radius
 
 
 @dataclass

@@ -310,8 +310,8 @@ def _count_images(data: Path) -> dict[str, int]:
 
 def fit(data: Path, out: Path, epochs: int = 40, imgsz: int = 320, batch: int = 8, device: str = "cpu",
         threads: int = 2, model_yaml: str = "yolo11n-seg.yaml", hours: float = 0.0, heldout: Path | None = None,
-        patience: int = 100, lr0: float = 0.002, warmup_epochs: float = 1.0) -> Path:
-    """Train from scratch (offline), export ONNX, validate; returns the path of best.onnx in ``out``.
+        patience: int = 100, lr0: float = 0.002, warmup_epochs: float = 1.0, init: Path | None = None) -> Path:
+    """Train from scratch (offline) or fine-tune ``init`` weights, export ONNX, validate; returns best.onnx in ``out``.
 
     ``hours`` > 0 trains for that wall time instead of ``epochs`` (ultralytics' ``time``: the learning-rate schedule
     is fitted to the epochs that fit). AdamW at ``lr0``: ultralytics' automatic choice scales the rate down with the
@@ -326,7 +326,7 @@ def fit(data: Path, out: Path, epochs: int = 40, imgsz: int = 320, batch: int = 
     from ultralytics import YOLO, settings
 
     settings.update({"sync": False})
-    model = YOLO(model_yaml)
+    model = YOLO(str(init) if init is not None else model_yaml)
 
     def keep_threads(_trainer: Any) -> None:
         torch.set_num_threads(threads)  # ultralytics drops to one thread on CPU
@@ -347,7 +347,7 @@ def fit(data: Path, out: Path, epochs: int = 40, imgsz: int = 320, batch: int = 
     trained = YOLO(str(best))
     onnx_path = Path(trained.export(format="onnx", imgsz=imgsz, simplify=True, dynamic=False, opset=17))
     summary: dict[str, Any] = {
-        "model": model_yaml, "imgsz": imgsz, "batch": batch, "optimizer": "AdamW", "lr0": lr0,
+        "model": model_yaml if init is None else f"fine-tuned from {Path(init).name}", "imgsz": imgsz, "batch": batch, "optimizer": "AdamW", "lr0": lr0,
         "epochs_requested": epochs, "hours": hours,
         "epochs_run": epochs_run, "train_seconds": round(train_s, 1),
         "seconds_per_epoch": round(train_s / max(epochs_run, 1), 1), "images": _count_images(data),
@@ -410,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
         p.add_argument("--lr0", type=float, default=0.002, help="AdamW learning rate")
         p.add_argument("--heldout", type=Path, default=None, help="dataset.yaml of held-out renders to evaluate")
+        p.add_argument("--init", type=Path, default=None, help="fine-tune these .pt weights instead of training "
+                                                                "yolo11n-seg from scratch")
     f.add_argument("--data", type=Path, required=True, help="dataset.yaml written by render")
     args = ap.parse_args(argv)
     if args.cmd in ("render", "all"):
@@ -422,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         data = args.data
     if args.cmd in ("fit", "all"):
         fit(data, args.weights_out, args.epochs, args.imgsz, args.batch, args.device, threads=args.threads,
-            hours=args.hours, heldout=args.heldout, lr0=args.lr0)
+            hours=args.hours, heldout=args.heldout, lr0=args.lr0, init=args.init)
     if args.cmd == "val":
         evaluate(args.weights, args.data, args.imgsz, args.device)
     return 0

@@ -1,5 +1,6 @@
 """Unit tests of maestro_perception.geometry (boxes, planes, hinges, voxel grids)."""
 import numpy as np
+import pytest
 
 from maestro_perception import geometry as g
 
@@ -71,3 +72,22 @@ def test_describe_object():
     assert shape.num_points == len(pts)
     assert abs(shape.bottom_height - 0.005) < 0.005
     np.testing.assert_allclose(shape.plane.normal, [0, 0, 1])
+
+
+def test_hinge_axis_from_door_cloud_and_two_keypoints():
+    # a door panel in the plane x = 0.6 turned 0.3 rad about z, hinge edge at its y = 0 side, handle 0.3 m away
+    rng = np.random.default_rng(0)
+    yaw = 0.3
+    rot = np.array([[np.cos(yaw), -np.sin(yaw), 0], [np.sin(yaw), np.cos(yaw), 0], [0, 0, 1]])
+    local = np.c_[rng.normal(0, 0.002, 2000), rng.uniform(0.0, 0.35, 2000), rng.uniform(-0.15, 0.15, 2000)]
+    origin = np.array([0.6, -0.1, 0.3])
+    door = local @ rot.T + origin
+    hinge = origin
+    handle = origin + rot @ np.array([-0.03, 0.30, 0.02])  # slightly above the hinge keypoint, in front of the panel
+    point, axis, radius = g.hinge_axis_from_door(door, hinge, handle)
+    assert np.degrees(np.arccos(min(1.0, abs(axis @ [0, 0, 1])))) < 3.0
+    assert axis[2] > 0
+    np.testing.assert_allclose(point, hinge)
+    assert abs(radius - np.hypot(0.03, 0.30)) < 0.01
+    with pytest.raises(ValueError):
+        g.hinge_axis_from_door(door, hinge, hinge)

@@ -167,6 +167,7 @@ class ControlNode(LifecycleNode):
 
             profile = load_profile(self.p_profile)
             self.model = arm_model_from_profile(profile, margin=self.p_margin, voxel=self.p_voxel)
+            self.model.kin.nearest_seeds(np.eye(4), 1)  # build the IK seed library now, not in the first goal
             if self.p_planner == "moveit":
                 try:
                     import moveit.planning  # type: ignore[import-not-found]  # noqa: F401
@@ -387,12 +388,21 @@ class ControlNode(LifecycleNode):
             return 0
         # A depth image taken before the last motion ended shows the robot where it was: its "ghost" survives the
         # self-filter (done at the current q) and blocks every IK solution. Wait (bounded) for a newer frame.
+        now = _seconds(self.js.header_stamp) if self.js is not None and self.js.header_stamp is not None else None
+        if now is not None and now + 1.0 < self._moved_stamp:
+            self._moved_stamp = 0.0  # the robot's clock went back (a simulator reset)
+
+        def stale() -> bool:  # older than the last motion, or from before a clock reset (stamped in the future)
+            stamp = _seconds(self._depth[0].header.stamp)
+            return stamp + 1e-3 < self._moved_stamp or (now is not None and stamp > now + 1.0)
+
         deadline = time.monotonic() + SCENE_FRESH_WAIT
-        while _seconds(self._depth[0].header.stamp) + 1e-3 < self._moved_stamp and time.monotonic() < deadline:
+        while stale() and time.monotonic() < deadline:
             time.sleep(0.02)
-        if _seconds(self._depth[0].header.stamp) + 1e-3 < self._moved_stamp:
-            self.get_logger().warning(f"the scene depth image is older than the last motion by "
-                                      f"{self._moved_stamp - _seconds(self._depth[0].header.stamp):.2f} s")
+        if stale():
+            self.get_logger().warning(f"the scene depth image (stamp {_seconds(self._depth[0].header.stamp):.2f} s) "
+                                      f"is older than the last motion ({self._moved_stamp:.2f} s) or than a clock "
+                                      f"reset; planning against it anyway")
         return m.checker.set_scene(self._depth_cloud(m.arm_base_frame, int(self.p_cloud_stride), 3.0), q)
 
     def _depth_cloud(self, frame: str, stride: int, max_range: float) -> np.ndarray:

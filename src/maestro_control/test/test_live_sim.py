@@ -1,5 +1,5 @@
 """The control node against the MuJoCo sim node (in-process): pick and lift the tennis ball, cancel timing, e-stop,
-and the mobile base reaching a pose. Slow: each module starts a sim."""
+moving around an obstacle without contact. Slow: each module starts a sim."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from maestro_common.errors import CANCELLED, ESTOPPED
 from maestro_common.ros_testing import SpinningExecutor, unique_name, wait_for
 from maestro_control.control_node import ControlNode
 from maestro_interfaces.action import Gripper, MoveBase, MoveJoints, MoveToPose
-from maestro_interfaces.srv import GetSceneGroundTruth, ResetEStop
+from maestro_interfaces.srv import GetSceneGroundTruth, ResetEStop, ResetScene
 
 pytestmark = pytest.mark.slow
 sim_node = pytest.importorskip("maestro_sim.node")
@@ -199,3 +199,78 @@ def _joints(q: np.ndarray, scaling: float = 0.8) -> MoveJoints.Goal:
     g.positions = [float(v) for v in q]
     g.velocity_scaling = scaling
     return g
+
+
+def _reset(live: Live, task: str) -> None:
+    req = ResetScene.Request()
+    req.task = task
+    res = live.call(ResetScene, "/sim/reset_scene", req)
+    assert res.error_code == 0, res.error_msg
+
+
+def _tcp_positions(live: Live, t0: float) -> np.ndarray:
+    """(x, y, z) of the TCP in the arm base frame at every joint state recorded since sim time ``t0``."""
+    kin = live.control.model.kin
+    with live._lock:
+        qs = [q for t, q, _ in live.states if t >= t0]
+    return np.array([kin.fk(q)[:3, 3] for q in qs])
+
+
+def test_move_around_an_obstacle_box_without_contact(franka: Live) -> None:
+    """The 5 cm cube of rotate_cube stands on the straight line between two low TCP poses on either side of it.
+
+    CARTESIAN (avoid_collisions) must refuse the straight line without moving; PLANNED must reach the far side
+    through a collision-free path. The sim's contact data is sampled all along (and the cube's ground-truth pose
+    compared before and after): the arm must never touch the cube.
+    """
+    assert wait_for(lambda: franka.control._depth is not None, 30.0), "no depth image reached the control node"
+    _reset(franka, "rotate_cube")
+    try:
+        opened = Gripper.Goal()
+        opened.command = Gripper.Goal.OPEN  # also drops an object the control node still counts as held
+        assert franka.run("gripper", opened).error_code == 0
+        cube = _object(franka, "cube")
+        c0 = _in_base(franka, cube)
+        top = c0[2] + cube.size.z / 2
+        a = np.array([c0[0], c0[1] - 0.15, top - 0.01])  # fingertips below the cube's top: the line hits it
+        b = np.array([c0[0], c0[1] + 0.15, top - 0.01])
+        contacts: list[float] = []
+        stop = threading.Event()
+
+        def watch() -> None:
+            sim = franka.sim
+            while not stop.is_set():
+                with sim._world_lock:
+                    if sim.world.touched_by_robot(cube.name):
+                        contacts.append(sim.world.time)
+                time.sleep(0.003)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            res = franka.run("move_to_pose", _pose_goal(a, MoveToPose.Goal.PLANNED))
+            assert res.error_code == 0, res.error_msg
+            q_a = _latest(franka)[1]
+            res = franka.run("move_to_pose", _pose_goal(b, MoveToPose.Goal.CARTESIAN, scaling=0.3))
+            assert res.error_code == MoveToPose.Result.CARTESIAN_INCOMPLETE, res.error_msg
+            assert "obstacle" in res.error_msg, res.error_msg
+            assert np.max(np.abs(_latest(franka)[1] - q_a)) < 0.01, "the arm moved along the colliding line"
+            t_start = _latest(franka)[0]
+            res = franka.run("move_to_pose", _pose_goal(b, MoveToPose.Goal.PLANNED, scaling=0.4))
+            assert res.error_code == 0, res.error_msg
+            assert res.position_error < 0.01, res.position_error
+            time.sleep(0.3)
+        finally:
+            stop.set()
+            watcher.join(timeout=2.0)
+        assert not contacts, f"the arm touched the cube at sim times {contacts[:5]}"
+        c1 = _in_base(franka, _object(franka, "cube"))
+        assert np.linalg.norm(c1 - c0) < 0.003, (c0, c1)
+        tcp = _tcp_positions(franka, t_start)
+        passing = tcp[np.abs(tcp[:, 1] - c0[1]) < 0.03]  # TCP samples where it crosses the cube's y
+        assert len(passing), "no state recorded while crossing the cube"
+        print(f"crossed the cube with the TCP at z {passing[:, 2].min():.3f}..{passing[:, 2].max():.3f} m "
+              f"(cube top {top:.3f} m), planning {res.planning_time:.2f} s")
+        assert np.all((passing[:, 2] > top) | (np.abs(passing[:, 0] - c0[0]) > cube.size.x / 2)), passing
+    finally:
+        _reset(franka, "put_ball_in_bowl")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from maestro_agent.models.base import PlanContext
+from maestro_agent.models.base import AgentStep, PlanContext, ReflectContext
 from maestro_agent.models.llm_agent import parse_reply
 from maestro_agent.models.offline import OfflinePlanner
 
@@ -41,6 +41,24 @@ def main() -> None:
         parse_reply(REPLY)
         ptimes.append((time.perf_counter() - t0) * 1e3)
     print(f"parse_reply (40-line code block): median {statistics.median(ptimes):.3f} ms, max {max(ptimes):.3f} ms")
+    # the rule-based reflector: reflect() after a failed trial, and plan() reading 5 reflections of history
+    ins = INSTRUCTIONS[1]
+    first = planner.plan(PlanContext(ins))
+    failed = [first, AgentStep(reasoning='x\noutcomes:\n[open_articulated] FAIL fraction=0.3 moved=0.02 '
+                               'reason="the handle moved 0.020 m"', verdict="FAILED")]
+    history: list[str] = []
+    rtimes, htimes = [], []
+    for i in range(500):
+        t0 = time.perf_counter()
+        text = planner.reflect(ReflectContext(ins, steps=failed, outcome="FAILED", progress=30.0 + i % 7,
+                                              history=history[-5:]))
+        rtimes.append((time.perf_counter() - t0) * 1e3)
+        history.append(text)
+        t0 = time.perf_counter()
+        planner.plan(PlanContext(ins, history=history[-5:]))
+        htimes.append((time.perf_counter() - t0) * 1e3)
+    print(f"reflect() (rules, 5 reflections of history): median {statistics.median(rtimes):.3f} ms, "
+          f"max {max(rtimes):.3f} ms; plan() with that history: median {statistics.median(htimes):.3f} ms")
 
 
 if __name__ == "__main__":

@@ -23,18 +23,22 @@ INSTRUCTIONS = {
     "put_ball_in_bowl": "Put the tennis ball into the bowl.",
     "open_cabinet": "Open the lower cabinet door by pulling the yellow door handle.",
     "clean_table_by_size": "Clean the table by putting all the items into the bowl, from big size to small size.",
+    "trash_ball": "Throw the green plush ball into the garbage can.",
+    "search_ball": "Search for the orange plush ball and return when it is grasped.",
 }
 
 
 class FrankaStack:
-    """``maestro up franka`` in a process group; ``wait_ready()`` then use; always ``stop()``."""
+    """``maestro up <embodiment>`` (franka unless given) in a process group; ``wait_ready()`` then use; always
+    ``stop()``."""
 
-    def __init__(self, tmp: Path, task: str, extra_sets: tuple[str, ...] = ()) -> None:
+    def __init__(self, tmp: Path, task: str, extra_sets: tuple[str, ...] = (), embodiment: str = "franka") -> None:
         self.tmp = Path(tmp)
         self.log_path = self.tmp / f"stack-{task}.log"
         sets = [f"agent.trace_root={self.tmp / 'traces'}", f"agent.history_dir={self.tmp / 'history'}",
                 *extra_sets]
-        args = ["up", "franka", "--task", task, "--skip", *SKIP, "--no-restart"]
+        self.embodiment = embodiment
+        args = ["up", embodiment, "--task", task, "--skip", *SKIP, "--no-restart"]
         for s in sets:
             args += ["--set", s]
         self.proc = NodeProcess([sys.executable, "-m", "maestro_bringup.cli", *args], log_path=self.log_path)
@@ -49,7 +53,7 @@ class FrankaStack:
             if "NOT READY" in text or not self.proc.alive():
                 break
             time.sleep(0.5)
-        raise AssertionError(f"the franka stack did not come up:\n{self.proc.log_text()[-3000:]}")
+        raise AssertionError(f"the {self.embodiment} stack did not come up:\n{self.proc.log_text()[-3000:]}")
 
     def stop(self) -> int:
         """Stop every node (SIGINT to the group, then SIGKILL)."""

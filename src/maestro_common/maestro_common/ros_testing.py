@@ -73,11 +73,19 @@ def ros_context(ros_domain: int) -> Iterator[Any]:
 
 
 class SpinningExecutor:
-    """A MultiThreadedExecutor spinning in a background thread; add nodes, then ``close()``."""
+    """A MultiThreadedExecutor spinning in a background thread; add nodes, then ``close()``.
+
+    If the spin thread dies with an exception, nothing of the nodes on it is processed any more (every later
+    future stays "not done"); ``close()`` then raises with that exception so the test reports the real cause.
+    """
 
     def __init__(self, context: Any, threads: int = 4) -> None:
         from rclpy.executors import MultiThreadedExecutor
 
+        from maestro_common import rclpy_compat
+
+        rclpy_compat.apply()
+        self.error: BaseException | None = None
         self.executor = MultiThreadedExecutor(num_threads=threads, context=context)
         self._thread = threading.Thread(target=self._spin, daemon=True)
         self._thread.start()
@@ -89,6 +97,12 @@ class SpinningExecutor:
             self.executor.spin()
         except ExternalShutdownException:
             pass
+        except BaseException as exc:  # kept; close() re-raises it in the test thread
+            self.error = exc
+
+    def alive(self) -> bool:
+        """True while the spin thread runs."""
+        return self._thread.is_alive()
 
     def add(self, node: Any) -> Any:
         """Add ``node`` to the executor and return it."""
@@ -102,6 +116,8 @@ class SpinningExecutor:
         self._thread.join(timeout=5.0)
         for node in nodes:
             node.destroy_node()
+        if self.error is not None:
+            raise RuntimeError(f"the executor thread died: {self.error!r}") from self.error
 
 
 @pytest.fixture()

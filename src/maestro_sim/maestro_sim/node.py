@@ -17,7 +17,7 @@ import numpy as np
 import rclpy
 from builtin_interfaces.msg import Time
 from control_msgs.action import FollowJointTrajectory, GripperCommand
-from geometry_msgs.msg import TransformStamped, Twist
+from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
@@ -25,7 +25,6 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
-from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import CameraInfo, Image, JointState
 from tf2_msgs.msg import TFMessage
 
@@ -36,6 +35,7 @@ from maestro_common.params import declare
 from maestro_interfaces.msg import Keypoint, SimObject, TaskInfo
 from maestro_interfaces.srv import EvaluateTask, GetSceneGroundTruth, ListTasks, ResetScene
 from maestro_sim.errors import InvalidArgument, NoTask, ToolFailure
+from maestro_sim.state_msgs import FrameTable, joint_state_message, odometry_message, stamp_of, take_snapshot, tf_message
 from maestro_sim.tasks.registry import list_tasks
 from maestro_sim.trajectory import InvalidJoints, JointTrajectory, build_trajectory
 from maestro_sim.world import World
@@ -43,22 +43,39 @@ from maestro_sim.world import World
 FJT = FollowJointTrajectory.Result
 
 
-def stamp_of(t: float) -> Time:
-    """``builtin_interfaces/Time`` of ``t`` seconds."""
-    sec = int(np.floor(t))
-    return Time(sec=sec, nanosec=int(round((t - sec) * 1e9)) % 1_000_000_000)
+__all__ = ["SimNode", "main", "stamp_of"]
 
 
-def _transform(parent: str, child: str, pos: np.ndarray, rot: np.ndarray, stamp: Time) -> TransformStamped:
-    msg = TransformStamped()
-    msg.header.stamp = stamp
-    msg.header.frame_id = parent
-    msg.child_frame_id = child
-    msg.transform.translation.x, msg.transform.translation.y, msg.transform.translation.z = map(float, pos)
-    q = Rotation.from_matrix(rot).as_quat()
-    msg.transform.rotation.x, msg.transform.rotation.y, msg.transform.rotation.z, msg.transform.rotation.w = map(
-        float, q)
-    return msg
+class _WorldLock:
+    """Re-entrant lock of the world that the physics thread yields when another thread waits for it.
+
+    Python locks are not fair: a physics loop that releases and re-takes the lock at once starves the service,
+    action and render threads. Other threads enter with ``with lock:`` (counted as waiting until they hold it); the
+    physics thread uses :meth:`physics` and pauses only while :attr:`waiting` is non-zero, so it never sleeps for
+    nothing when nobody else needs the world.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._count_lock = threading.Lock()
+        self.waiting = 0
+
+    def __enter__(self) -> _WorldLock:
+        with self._count_lock:
+            self.waiting += 1
+        try:
+            self._lock.acquire()
+        finally:
+            with self._count_lock:
+                self.waiting -= 1
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._lock.release()
+
+    def physics(self) -> threading.RLock:
+        """The raw lock, for the physics thread (does not count as waiting)."""
+        return self._lock
 
 
 class _ActiveTrajectory:
@@ -72,7 +89,16 @@ class _ActiveTrajectory:
 
 
 class SimNode(Node):
-    """The simulated robot and world (see the module docstring)."""
+    """The simulated robot and world (see the module docstring).
+
+    A plain ``rclpy`` node on purpose, not a lifecycle node: the lifecycle rule of docs/STYLE.md is for *tools*
+    (perception, grasping, control) that a supervisor configures, activates and deactivates around the world. The
+    simulator *is* the world (the stand-in for the robot hardware and its drivers): it owns /clock, and every other
+    node, including lifecycle transitions that wait on sim time, depends on it running from the first moment.
+    An "inactive" world would stop the clock and freeze every tool. Its reconfiguration is the /sim/reset_scene
+    service (a new World without restarting the process), and it shuts down in order: stop the threads, join them,
+    free the GL context in the render thread, then destroy the node (:meth:`destroy_node`).
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("maestro_sim", **kwargs)
@@ -87,13 +113,15 @@ class SimNode(Node):
         self.realtime = declare(self, "realtime", True, "pace physics to the wall clock (false: as fast as possible)")
         self.render_enabled = declare(self, "render", True, "render and publish camera images")
         self.world = World(self.embodiment, task, seed, perturbation)  # bad parameters fail loudly at start-up
-        self._world_lock = threading.RLock()   # guards self.world (the object) and its data
+        self._world_lock = _WorldLock()   # guards self.world (the object) and its data
         self._traj: _ActiveTrajectory | None = None
         self._goal_lock = threading.Lock()
         self._base_cmd = np.zeros(3)
         self._base_cmd_time = -1.0
         self._running = True
         self._render_request = threading.Event()
+        self._frame_table = FrameTable(self.world)
+        self._tables_of: Any = self.world   # the world self._frame_table belongs to
 
         group = ReentrantCallbackGroup()
         latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
@@ -143,8 +171,10 @@ class SimNode(Node):
         wall0, sim0 = time.monotonic(), 0.0
         chunk = 5  # physics steps per lock hold (10 ms)
         last_world = self.world
+        lock = self._world_lock.physics()
         while self._running:
-            with self._world_lock:
+            snapshot = None
+            with lock:
                 world = self.world
                 if world is not last_world:  # reset happened
                     last_world = world
@@ -155,10 +185,12 @@ class SimNode(Node):
                 t = world.time
                 if t >= next_state:
                     next_state = t + state_period
-                    self._publish_state(world)
+                    snapshot = take_snapshot(world, self._frames_of(world))
                 if t >= next_cam:
                     next_cam = t + cam_period
                     self._render_request.set()
+            if snapshot is not None and not self._publish_state(snapshot):
+                break  # the ROS context is shut down
             if self.realtime:
                 ahead = (t - sim0) - (time.monotonic() - wall0)
                 if ahead > 0:
@@ -166,11 +198,23 @@ class SimNode(Node):
                 else:
                     if ahead < -0.5:  # cannot keep up: do not try to catch up forever
                         wall0, sim0 = time.monotonic(), t
-                    # Python locks are not fair: without a pause this thread re-takes the world lock at once and
-                    # starves the service, action and render threads (ground-truth calls took > 5 s under load)
+                    # behind the wall clock on a loaded CPU: still pause a little per chunk, so the executor threads
+                    # (action cancels, services) get the GIL within a few ms of wall time = of sim time here
                     time.sleep(0.0005)
             else:
-                time.sleep(0.0002)  # let the other threads take the GIL and the world lock
+                time.sleep(0)  # give up the GIL once per chunk (action, service and render threads stay responsive)
+            while self._world_lock.waiting and self._running:  # let the waiting thread take the world
+                time.sleep(0.0002)
+
+    def _frames_of(self, world: World) -> FrameTable:
+        """The TF frame table of ``world`` (rebuilt after a reset)."""
+        if self._tables_of is not world:
+            self._frame_table, self._tables_of = FrameTable(world), world
+        return self._frame_table
+
+    def _ros_ok(self) -> bool:
+        """False once the ROS context is shut down (e.g. by SIGINT/SIGTERM before :meth:`destroy_node`)."""
+        return self._running and self.context.ok()
 
     def _apply_commands(self, world: World) -> None:
         active = self._traj
@@ -186,34 +230,65 @@ class SimNode(Node):
         from maestro_sim.rendering import SceneRenderer
 
         renderer, rendered_world = None, None
+        infos: dict[str, CameraInfo] = {}
         try:
             while self._running:
                 if not self._render_request.wait(timeout=0.2):
                     continue
                 self._render_request.clear()
+                if not self._ros_ok():
+                    break
                 with self._world_lock:
                     world = self.world
                     if renderer is None or rendered_world is not world:
                         if renderer is not None:
                             renderer.close()
                         renderer, rendered_world = SceneRenderer(world), world
+                        infos = {cam: self._camera_info(world, cam, stamp_of(0.0)) for cam in world.cameras}
                         self.get_logger().info(f"GL_RENDERER: {renderer.gl_renderer}")
-                    renderer.update(world.data)
+                    wanted = {cam: self._wanted(cam) for cam in renderer.cameras}
+                    renderer.update(world.data, [cam for cam, kinds in wanted.items() if kinds])
                     stamp = stamp_of(world.time)
-                    infos = {cam: self._camera_info(world, cam, stamp) for cam in world.cameras}
-                for cam in renderer.cameras:
-                    frame = renderer.render(cam)
-                    pubs, info = self.cam_pubs[cam], infos[cam]
-                    frame_id = info.header.frame_id
-                    pubs["rgb"].publish(numpy_to_image(frame.rgb, "rgb8", frame_id, stamp))
-                    pubs["depth"].publish(numpy_to_image(frame.depth, "32FC1", frame_id, stamp))
-                    pubs["seg"].publish(numpy_to_image(frame.seg, "32SC1", frame_id, stamp))
-                    pubs["info"].publish(info)
+                for cam, kinds in wanted.items():
+                    if kinds and not self._publish_camera(renderer, cam, kinds, infos[cam], stamp):
+                        return  # the ROS context is shut down
         except Exception as exc:  # rendering problems must not take the physics down
-            self.get_logger().error(f"rendering stopped: {type(exc).__name__}: {exc}")
+            if self._ros_ok():
+                self.get_logger().error(f"rendering stopped: {type(exc).__name__}: {exc}")
         finally:
             if renderer is not None:
                 renderer.close()
+
+    def _wanted(self, cam: str) -> set[str]:
+        """Image kinds of ``cam`` that somebody subscribes to (rendering nobody's images is the largest waste)."""
+        return {kind for kind in ("rgb", "depth", "seg", "info")
+                if self.cam_pubs[cam][kind].get_subscription_count() > 0}
+
+    def _publish_camera(self, renderer: Any, cam: str, kinds: set[str], info: CameraInfo, stamp: Time) -> bool:
+        """Render the snapshot of ``cam`` and publish the wanted images; False once ROS is shut down."""
+        pubs = self.cam_pubs[cam]
+        frame = renderer.render(cam, depth="depth" in kinds, segmentation="seg" in kinds) \
+            if kinds & {"rgb", "depth", "seg"} else None
+        info.header.stamp = stamp
+        frame_id = info.header.frame_id
+        out = [("info", info)]
+        if frame is not None:
+            out += [(kind, numpy_to_image(array, encoding, frame_id, stamp))
+                    for kind, array, encoding in (("rgb", frame.rgb, "rgb8"), ("depth", frame.depth, "32FC1"),
+                                                  ("seg", frame.seg, "32SC1")) if kind in kinds]
+        return all(self._publish(pubs[kind], msg) for kind, msg in out if kind in kinds)
+
+    def _publish(self, publisher: Any, msg: Any) -> bool:
+        """Publish unless ROS is shut down; False when it is (publishing then would raise from a dead context)."""
+        if not self._ros_ok():
+            return False
+        try:
+            publisher.publish(msg)
+        except Exception:
+            if self._ros_ok():
+                raise
+            return False  # the context was shut down between the check and the call
+        return True
 
     # ------------------------------------------------------------------ publishing
     def _camera_info(self, world: World, cam: str, stamp: Time) -> CameraInfo:
@@ -230,46 +305,21 @@ class SimNode(Node):
         info.p = np.hstack([k, np.zeros((3, 1))]).reshape(12).tolist()
         return info
 
-    def _frames(self, world: World, static: bool, stamp: Time) -> list[TransformStamped]:
-        poses: dict[str, tuple[np.ndarray, np.ndarray]] = {world.robot.world_frame: (np.zeros(3), np.eye(3))}
-        out = []
-        for frame in world.robot.frames():
-            poses[frame.name] = world.frame_pose(frame)
-            if frame.static != static:
-                continue
-            ppos, prot = poses.get(frame.parent, (np.zeros(3), np.eye(3)))
-            pos, rot = poses[frame.name]
-            out.append(_transform(frame.parent, frame.name, prot.T @ (pos - ppos), prot.T @ rot, stamp))
-        return out
-
     def _publish_static(self) -> None:
         with self._world_lock:
-            self.tf_static_pub.publish(TFMessage(transforms=self._frames(self.world, True, stamp_of(0.0))))
+            entries = self._frames_of(self.world).transforms(self.world.data, static=True)
+        self._publish(self.tf_static_pub, tf_message(entries, stamp_of(0.0)))
 
-    def _publish_state(self, world: World) -> None:
-        stamp = stamp_of(world.time)
-        self.clock_pub.publish(Clock(clock=stamp))
-        names, pos, vel, eff = world.joint_state()
-        msg = JointState()
-        msg.header.stamp = stamp
-        msg.name, msg.position, msg.velocity, msg.effort = names, pos.tolist(), vel.tolist(), eff.tolist()
-        self.joint_pub.publish(msg)
-        self.tf_pub.publish(TFMessage(transforms=self._frames(world, False, stamp)))
-        if self.odom_pub is not None:
-            pos_b, quat = world.robot.base_pose(world.model, world.data)
-            twist = world.robot.base_twist(world.model, world.data)
-            odom = Odometry()
-            odom.header.stamp = stamp
-            odom.header.frame_id = world.robot.world_frame
-            odom.child_frame_id = world.robot.base_frame
-            p = odom.pose.pose.position
-            p.x, p.y, p.z = map(float, pos_b)
-            o = odom.pose.pose.orientation
-            o.w, o.x, o.y, o.z = map(float, quat)
-            odom.twist.twist.linear.x, odom.twist.twist.linear.y, odom.twist.twist.linear.z = map(float, twist[:3])
-            odom.twist.twist.angular.x, odom.twist.twist.angular.y, odom.twist.twist.angular.z = map(
-                float, twist[3:])
-            self.odom_pub.publish(odom)
+    def _publish_state(self, snap: Any) -> bool:
+        """Publish /clock, /joint_states, /tf (and /odom) of a snapshot; False once ROS is shut down."""
+        stamp = stamp_of(snap.time)
+        msgs: list[tuple[Any, Any]] = [(self.clock_pub, Clock(clock=stamp)),
+                                       (self.joint_pub, joint_state_message(snap, stamp)),
+                                       (self.tf_pub, tf_message(snap.frames, stamp))]
+        odom = odometry_message(snap, stamp)
+        if self.odom_pub is not None and odom is not None:
+            msgs.append((self.odom_pub, odom))
+        return all(self._publish(pub, msg) for pub, msg in msgs)
 
     # ------------------------------------------------------------------ services
     def _on_reset(self, req: ResetScene.Request, res: ResetScene.Response) -> ResetScene.Response:

@@ -123,6 +123,30 @@ def test_place_in_checks_with_the_wrist_camera_when_the_rim_hides_the_object(
     assert not r2 and "cannot see" in r2.reason
 
 
+def test_place_in_rises_and_plans_again_when_no_path_above_the_container(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    world = fake_tools.tabletop()
+    ns = world.namespace()
+    move = ns["move_to_pose"]
+    box = {"fail": 0, "modes": []}
+
+    def move_to_pose(target=(), mode="planned", **kw):
+        box["modes"].append(mode)
+        if mode == "planned" and box["fail"] > 0:
+            box["fail"] -= 1
+            return fake_tools.R(302, "RRTConnect found no collision-free path in 5.00 s")
+        return move(target=target, mode=mode, **kw)
+
+    ns["move_to_pose"] = move_to_pose
+    install(ns, FRANKA)
+    assert ns["grasp"]("tennis ball")
+    box["fail"], box["modes"] = 2, []
+    r = ns["place_in"]("bowl")
+    assert r, r.reason
+    assert box["modes"][:4] == ["planned", "planned", "cartesian", "planned"]  # both fail, rise, plan again
+    assert "rising 10 cm and planning again" in capsys.readouterr().out
+
+
 def test_place_in_fails_when_object_lands_outside() -> None:
     world = fake_tools.tabletop()
     world.drop_offset = [0.0, 0.2]  # the ball rolls away when released

@@ -797,6 +797,10 @@ def install(namespace: dict, profile: dict) -> list[str]:
         r = move(above, mode="planned", avoid_collisions=True)
         if not r:
             r = move(above[:3] + TOP_DOWN, mode="planned", avoid_collisions=True)
+        if not r:  # boxed in low (a loaded planner's time runs out): rise straight up, then plan once more
+            print(f"[harness] no planned path above '{label}' ({r.error_msg}); rising 10 cm and planning again")
+            retreat(0.10)
+            r = move(above[:3] + TOP_DOWN, mode="planned", avoid_collisions=True)
             if not r:
                 raise _SkillAbort(f"cannot move above '{label}': {r.error_msg}")
         r = move([drop[0], drop[1], z] + ee_pose()[3:], mode="cartesian")

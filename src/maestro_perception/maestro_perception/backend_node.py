@@ -24,6 +24,7 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from rclpy.time import Time
 from scipy import ndimage
 from sensor_msgs.msg import Image
+from std_msgs.msg import String
 from visualization_msgs.msg import Marker, MarkerArray
 
 from maestro_common.geometry import matrix_to_pose
@@ -56,6 +57,7 @@ from maestro_perception.errors import (
     fill_error,
     require_nonempty,
 )
+from maestro_perception.map_sharing import LATCHED, MAP_MARKERS_TOPIC, MAP_STATE_TOPIC, MapState, map_markers, state_message_text
 from maestro_perception.results import Detection2D, Keypoint2D, label_matches
 from maestro_perception.semantic_map import SemanticMap
 
@@ -104,6 +106,9 @@ class PerceptionBackend(LifecycleNode):
         self.semantic_map = SemanticMap()
         self._perception_services: list[Any] = []
         self._markers_pub: Any = None
+        self._map_pubs: tuple[Any, Any] | None = None  # (markers, state)
+        self._map_state_sub: Any = None
+        self._map_state = MapState(self.get_fully_qualified_name())
         self._inflight = 0
         self._inflight_cv = threading.Condition()
         self._serving = False
@@ -164,6 +169,10 @@ class PerceptionBackend(LifecycleNode):
             self.cameras = CameraCache(self, self.camera_names, self.uses_segmentation, self.cbg,
                                        reliable=self.p_camera_qos == "reliable")
             self._markers_pub = self.create_publisher(MarkerArray, "/perception/markers", 10)
+            self._map_pubs = (self.create_publisher(MarkerArray, MAP_MARKERS_TOPIC, LATCHED),
+                              self.create_publisher(String, MAP_STATE_TOPIC, LATCHED))
+            self._map_state_sub = self.create_subscription(String, MAP_STATE_TOPIC, self._on_map_state, LATCHED,
+                                                           callback_group=self.cbg)
             self.configure_backend()
         except Exception as exc:  # any failure fails the transition with a clear log line
             self.get_logger().error(f"configure failed: {type(exc).__name__}: {exc}")
@@ -220,6 +229,13 @@ class PerceptionBackend(LifecycleNode):
         if self._markers_pub is not None:
             self.destroy_publisher(self._markers_pub)
             self._markers_pub = None
+        if self._map_pubs is not None:
+            for pub in self._map_pubs:
+                self.destroy_publisher(pub)
+            self._map_pubs = None
+        if self._map_state_sub is not None:
+            self.destroy_subscription(self._map_state_sub)
+            self._map_state_sub = None
 
     def _read_profile(self) -> None:
         profile: dict[str, Any] = {}
@@ -506,6 +522,7 @@ class PerceptionBackend(LifecycleNode):
                 for d in dets if d.center_3d is not None}
         intr = frame.intrinsics()
         if intr is None:
+            self._share_map()
             return
 
         def expected_visible(entry: Any) -> bool:
@@ -523,6 +540,25 @@ class PerceptionBackend(LifecycleNode):
             return True
 
         self.semantic_map.mark_unseen(now, expected_visible, self.p_unseen_decay, seen)
+        self._share_map()
+
+    def _share_map(self) -> None:
+        """Publish the semantic map as markers and as the state the other backends mirror."""
+        if self._map_pubs is None:
+            return
+        markers_pub, state_pub = self._map_pubs
+        markers_pub.publish(map_markers(self.semantic_map.query(), self.map_frame, self.get_clock().now().to_msg()))
+        wall = time.time()
+        self._map_state.published(wall)
+        state_pub.publish(String(data=state_message_text(self.semantic_map, self.get_fully_qualified_name(), wall)))
+
+    def _on_map_state(self, msg: String) -> None:
+        """Mirror the map of the backend that is serving (this one is inactive), so a swap keeps the memory."""
+        try:
+            if self._map_state.apply(msg.data, self.semantic_map, self._serving):
+                self.get_logger().debug(f"semantic map taken over: {len(self.semantic_map)} objects")
+        except ValueError as exc:
+            self.get_logger().warning(f"ignored a semantic map state: {exc}")
 
     def _publish_markers(self, dets: list[Detection2D], points: list[Keypoint2D], cloud_pts: np.ndarray | None
                          ) -> None:

@@ -128,19 +128,31 @@ class SemanticMap:
                    if (not label or label_matches(e.label, [label])) and e.confidence >= min_confidence]
         return sorted(out, key=lambda e: -e.confidence)
 
-    def save(self, path: str | Path) -> None:
-        """Write the memory to a JSON file."""
+    def dumps(self) -> str:
+        """The memory as a JSON string (``{"entries": [...]}``)."""
         with self._lock:
             data = [e.to_json() for e in self._entries.values()]
-        Path(path).write_text(json.dumps({"entries": data}, indent=1))
+        return json.dumps({"entries": data})
+
+    def loads(self, text: str) -> None:
+        """Replace the memory with the entries of a JSON string written by :meth:`dumps` (ValueError if malformed)."""
+        try:
+            entries = {}
+            for d in json.loads(text)["entries"]:
+                d = dict(d)
+                d["position"] = np.asarray(d["position"], dtype=float).reshape(3)
+                e = MapEntry(**d)
+                entries[e.key] = e
+        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"not a semantic map: {exc}") from exc
+        with self._lock:
+            self._entries = entries
+            self._next = max(self._entries, default=-1) + 1
+
+    def save(self, path: str | Path) -> None:
+        """Write the memory to a JSON file."""
+        Path(path).write_text(self.dumps())
 
     def load(self, path: str | Path) -> None:
         """Replace the memory with the entries of a JSON file written by :meth:`save`."""
-        data = json.loads(Path(path).read_text())["entries"]
-        with self._lock:
-            self._entries = {}
-            for d in data:
-                d["position"] = np.asarray(d["position"], dtype=float)
-                e = MapEntry(**d)
-                self._entries[e.key] = e
-            self._next = max(self._entries, default=-1) + 1
+        self.loads(Path(path).read_text())

@@ -199,6 +199,9 @@ def render(out: Path, samples: int, seed: int = 0, val_fraction: float = 0.15, s
                 label = coarse_label(obj.label or obj.name) if coarse else (obj.label or obj.name)
                 instances[int(obj.instance_id)] = names.setdefault(label, len(names))
             split = "val" if rng.random() < val_fraction else "train"
+            if (split == "train" and val_fraction > 0 and i == samples - 1
+                    and not any((out / "images" / "val").glob("*.jpg"))):
+                split = "val"  # ultralytics cannot train without a val image: a tiny run still gets one
             for cam in cameras:
                 deadline = time.monotonic() + timeout
                 pair = None
@@ -347,7 +350,8 @@ def fit(data: Path, out: Path, epochs: int = 40, imgsz: int = 320, batch: int = 
     trained = YOLO(str(best))
     onnx_path = Path(trained.export(format="onnx", imgsz=imgsz, simplify=True, dynamic=False, opset=17))
     summary: dict[str, Any] = {
-        "model": model_yaml if init is None else f"fine-tuned from {Path(init).name}", "imgsz": imgsz, "batch": batch, "optimizer": "AdamW", "lr0": lr0,
+        "model": model_yaml if init is None else f"fine-tuned from {Path(init).name}",
+        "imgsz": imgsz, "batch": batch, "optimizer": "AdamW", "lr0": lr0,
         "epochs_requested": epochs, "hours": hours,
         "epochs_run": epochs_run, "train_seconds": round(train_s, 1),
         "seconds_per_epoch": round(train_s / max(epochs_run, 1), 1), "images": _count_images(data),

@@ -137,3 +137,38 @@ def test_cli_use_backend(stack, capsys):
     assert "active perception backend: yolo" in capsys.readouterr().out
     assert use_backend("nope", timeout=20) == 1
     assert "unknown backend 'nope'" in capsys.readouterr().err
+
+
+def test_semantic_map_survives_swaps_and_is_published_as_markers(stack):
+    from visualization_msgs.msg import MarkerArray
+
+    from maestro_interfaces.srv import QuerySemanticMap
+    from maestro_perception.map_sharing import LATCHED, MAP_MARKERS_TOPIC
+
+    manager, client = stack
+    deadline = time.monotonic() + 20
+    while manager.active != "sim_gt" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    markers: list = []
+    client.create_subscription(MarkerArray, MAP_MARKERS_TOPIC, markers.append, LATCHED)
+    det = call(client, DetectObjects, "/perception/detect_objects", DetectObjects.Request(camera="front"))
+    assert det.error_code == 0 and det.backend == "sim_gt", det.error_msg
+    q = QuerySemanticMap.Request(label="ball")
+    before = call(client, QuerySemanticMap, "/perception/query_semantic_map", q)
+    assert [o.label for o in before.objects] == ["tennis_ball"]
+    for name in ("yolo", "vlm_pointing", "sim_gt"):
+        res = call(client, SelectBackend, "/perception/select_backend", SelectBackend.Request(backend=name))
+        assert res.error_code == 0, res.error_msg
+        after = call(client, QuerySemanticMap, "/perception/query_semantic_map", q)
+        assert after.error_code == 0 and manager.active == name, after.error_msg  # the only backend serving
+        assert [o.label for o in after.objects] == ["tennis_ball"], f"{name} lost the map"
+        p0, p1 = before.objects[0].pose.pose.position, after.objects[0].pose.pose.position
+        assert abs(p0.x - p1.x) + abs(p0.y - p1.y) + abs(p0.z - p1.z) < 1e-6
+        assert after.objects[0].times_seen == before.objects[0].times_seen
+    deadline = time.monotonic() + 5
+    while not markers and time.monotonic() < deadline:
+        time.sleep(0.05)
+    texts = [m.text for arr in markers for m in arr.markers if m.text]
+    assert any(t.startswith("tennis_ball") for t in texts) and any(t.startswith("bowl") for t in texts), texts
+    frames = {m.header.frame_id for arr in markers for m in arr.markers if m.action == m.ADD}
+    assert frames == {"world"}

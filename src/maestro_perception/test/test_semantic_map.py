@@ -45,3 +45,29 @@ def test_age_decay_and_persistence(tmp_path):
     e = m2.query("box")[0]
     np.testing.assert_allclose(e.position, [1, 2, 3])
     assert m2.observe("box", [5, 5, 5], 11.0).key != e.key
+
+
+def test_state_handover_between_backends():
+    import json
+
+    import numpy as np
+    import pytest
+
+    from maestro_perception.map_sharing import MapState, map_markers, state_message_text
+
+    active, idle = SemanticMap(), SemanticMap()
+    active.observe("mug", np.array([1.0, 2.0, 0.5]), 10.0, 0.9)
+    text = state_message_text(active, "/yolo", 100.0)
+    state = MapState("/sim_gt")
+    assert not state.apply(text, idle, serving=True)  # the serving backend is the authority
+    assert state.apply(text, idle, serving=False) and [e.label for e in idle.query()] == ["mug"]
+    assert not state.apply(text, idle, serving=False)  # not newer
+    assert not MapState("/yolo").apply(text, SemanticMap(), serving=False)  # own message
+    older = json.loads(state_message_text(SemanticMap(), "/vlm", 50.0))
+    assert not state.apply(json.dumps(older), idle, serving=False) and len(idle) == 1
+    with pytest.raises(ValueError):
+        state.apply("{not json", idle, serving=False)
+    arr = map_markers(idle.query(), "odom")
+    assert arr.markers[0].action == arr.markers[0].DELETEALL
+    assert [m.text for m in arr.markers[1:] if m.text] == ["mug 0.90 (seen 1)"]
+    assert all(m.header.frame_id == "odom" for m in arr.markers[1:])

@@ -145,6 +145,13 @@ def test_place_in_rises_and_plans_again_when_no_path_above_the_container(
     assert r, r.reason
     assert box["modes"][:4] == ["planned", "planned", "cartesian", "planned"]  # both fail, rise, plan again
     assert "rising 10 cm and planning again" in capsys.readouterr().out
+    # no planned path at all (the carried object in the planner's cloud): straight-line crossing at hover height
+    assert ns["grasp"]("tennis ball")
+    box["fail"], box["modes"] = 3, []
+    r = ns["place_in"]("bowl")
+    assert r, r.reason
+    assert box["modes"][:6] == ["planned", "planned", "cartesian", "planned", "cartesian", "cartesian"]
+    assert "crossing over in a straight line" in capsys.readouterr().out
 
 
 def test_place_in_fails_when_object_lands_outside() -> None:

@@ -801,6 +801,18 @@ def install(namespace: dict, profile: dict) -> list[str]:
             print(f"[harness] no planned path above '{label}' ({r.error_msg}); rising 10 cm and planning again")
             retreat(0.10)
             r = move(above[:3] + TOP_DOWN, mode="planned", avoid_collisions=True)
+        if not r:
+            # the planner's scene cloud holds the carried object itself (it is not part of the robot model), so
+            # every planned path leaving the grasp "collides": cross over at the hover height in a straight line
+            cur = ee_pose()
+            travel = max(cur[2], above[2])
+            print(f"[harness] still no planned path above '{label}' ({r.error_msg}); crossing over in a straight "
+                  f"line at z={travel:.2f}")
+            r = move(cur[:2] + [travel] + cur[3:], mode="cartesian")
+            if r:
+                r = move(above[:2] + [travel] + cur[3:], mode="cartesian")
+            if r and travel > above[2] + 1e-3:
+                r = move(above[:3] + cur[3:], mode="cartesian")
             if not r:
                 raise _SkillAbort(f"cannot move above '{label}': {r.error_msg}")
         r = move([drop[0], drop[1], z] + ee_pose()[3:], mode="cartesian")

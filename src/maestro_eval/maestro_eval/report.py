@@ -91,12 +91,13 @@ def trial_grid_figure(rows: list[dict[str, Any]], path: Path) -> Path:
     for ax, task in zip(axes[:, 0], tasks, strict=True):
         for y, method in enumerate(methods):
             ax.plot([0, 100], [y, y], color="#ddd", linewidth=6, solid_capstyle="round", zorder=1)
-            for r in rows:
-                if r.get("task") == task and r.get("method") == method:
-                    p = float(r.get("progress") or 0.0)
-                    ax.scatter(p, y, marker=markers.get(r.get("perturbation", "base"), "o"), s=46, zorder=2,
-                               color="#2a9d8f" if r.get("success") else ("#e9c46a" if p > 0 else "#e76f51"),
-                               edgecolors="black", linewidths=0.5)
+            mine = [r for r in rows if r.get("task") == task and r.get("method") == method]
+            for k, r in enumerate(mine):
+                p = float(r.get("progress") or 0.0)
+                dy = 0.0 if len(mine) == 1 else 0.5 * (k / (len(mine) - 1) - 0.5)  # spread trials that coincide
+                ax.scatter(p, y + dy, marker=markers.get(r.get("perturbation", "base"), "o"), s=46, zorder=2,
+                           color="#2a9d8f" if r.get("success") else ("#e9c46a" if p > 0 else "#e76f51"),
+                           edgecolors="black", linewidths=0.5)
         ax.set_yticks(range(len(methods)), methods, fontsize=8)
         ax.set_xlim(-3, 103)
         ax.set_ylim(-0.7, len(methods) - 0.3)

@@ -17,6 +17,7 @@ INWARD = 0.01       # m from the corner towards the target
 PRESS = 0.006       # m above the corner vertex centre
 RELEASE_GAP = 0.025  # m finger gap to let go of a corner
 REFOLD_TOL = 0.035   # m: a corner further than this from its target is folded again
+NAPKIN_SHORT = 0.02  # m before the centre where a napkin corner is put down
 
 
 def pinch_corner(o: Oracle, world: World, corner: int, target: int, tries: int = 3, lift: float = 0.1) -> bool:
@@ -40,9 +41,9 @@ def pinch_corner(o: Oracle, world: World, corner: int, target: int, tries: int =
     return False
 
 
-def fold_corner(o: Oracle, world: World, corner: int, target: int, waypoints: int = 7) -> bool:
-    """Move towel vertex ``corner`` onto vertex ``target`` along a half circle about the fold line (so the rest of
-    the cloth is not dragged); False when the corner could not be picked up."""
+def fold_corner(o: Oracle, world: World, corner: int, target: int, waypoints: int = 7, short: float = 0.0) -> bool:
+    """Move towel vertex ``corner`` onto vertex ``target`` (``short`` m before it) along a half circle about the fold
+    line (so the rest of the cloth is not dragged); False when the corner could not be picked up."""
     c0 = world.body_pos(vertex_body(corner))
     if not pinch_corner(o, world, corner, target, lift=0.1):
         return False
@@ -59,7 +60,7 @@ def fold_corner(o: Oracle, world: World, corner: int, target: int, waypoints: in
         if k == 1:
             p[2] = max(p[2], start[2])
         o.move_tcp(p, rot, duration=0.4, settle=0.0)
-    t = world.body_pos(vertex_body(target))
+    t = world.body_pos(vertex_body(target)) - short * u
     o.move_tcp(np.array([t[0], t[1], t[2] + 2 * VERTEX_RADIUS + 0.006]), rot, steps=2, duration=0.6)
     # release by opening only a little: the fingers open along the fold direction, and a wide opening drags the
     # corner back outwards with the outer pad
@@ -78,10 +79,13 @@ def run(world: World, passes: int = 3) -> Oracle:
         pairs = [(corners[0], corners[2]), (corners[1], corners[3])]
     else:
         pairs = [(corner, task.centre) for corner in corners]
+    # a small napkin's folded corners all meet under the pads: stop 2 cm short of the centre (the rubric allows 5 cm)
+    # so the pads do not press on, and drag away when released, the corners folded before
+    short = NAPKIN_SHORT if task.variant != "half" and task.n <= 5 else 0.0
     todo = pairs
     for _ in range(passes):
         for corner, target in todo:
-            fold_corner(o, world, corner, target)
+            fold_corner(o, world, corner, target, short=short)
         o.wait(0.5)
         dist = task.corner_distances(world)
         todo = [pair for pair, d in zip(pairs, dist, strict=True) if d > REFOLD_TOL]

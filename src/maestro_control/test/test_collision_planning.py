@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.spatial import cKDTree
 
 from maestro_control.collision import (
     CollisionChecker,
@@ -105,3 +106,31 @@ def test_ruckig_respects_limits() -> None:
         tr.duration, abs=1e-6)
     with pytest.raises(TimingError):
         time_parameterize(np.array([[0.0, np.nan]]), v, a)
+
+
+def test_fast_paths_agree_with_brute_force(panda_checker: CollisionChecker, panda: object, scene_tools: object) -> None:
+    """The link broad phase, the distance-field prefilter and the 1-D voxel keys give the exhaustive answers."""
+    cc = panda_checker
+    rng = np.random.default_rng(3)
+    cloud = scene_tools.table_cloud(scene_tools.box_points([0.45, -0.15, 0.0], [0.6, 0.15, 0.3]))
+    cc.set_scene(cloud, None)
+    tree = cKDTree(cc.points)
+    n_self = n_scene = 0
+    for _ in range(300):
+        q = panda.random_q(rng)
+        centres, radii = cc.sphere_centres(q)
+        d = centres[cc._pair_i] - centres[cc._pair_j]
+        brute_self = bool(np.any(np.einsum("ij,ij->i", d, d) < cc._pair_rsum2))
+        assert bool(cc.self_collisions(q)) == brute_self
+        dist, _ = tree.query(centres)  # every sphere, no distance-field prefilter
+        brute_scene = bool(np.any((dist <= radii + cc.margin) & cc._s_scene))
+        assert bool(cc.scene_collisions(q)) == brute_scene
+        assert cc.is_valid(q) == (panda.within_limits(q) and not brute_self and not brute_scene)
+        n_self += brute_self
+        n_scene += brute_scene
+    assert n_self > 0 and n_scene > 0  # both kinds of collision occurred among the samples
+    pts = rng.uniform(-0.3, 0.3, (5000, 3))
+    keys = np.floor(pts / 0.05).astype(np.int64)
+    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    expected = np.array([pts[inverse.reshape(-1) == k].mean(axis=0) for k in range(len(uniq))])
+    assert np.allclose(voxel_downsample(pts, 0.05), expected)

@@ -60,6 +60,12 @@ from maestro_perception.errors import (
 from maestro_perception.map_sharing import LATCHED, MAP_MARKERS_TOPIC, MAP_STATE_TOPIC, MapState, map_markers, state_message_text
 from maestro_perception.results import Detection2D, Keypoint2D, label_matches
 from maestro_perception.semantic_map import SemanticMap
+from maestro_perception.tracking_service import KeypointTracks
+
+try:  # TODO(lead): add TrackKeypoints.srv to maestro_interfaces (proposed text in maestro_perception.tracking_service)
+    from maestro_interfaces.srv import TrackKeypoints
+except ImportError:  # not in this build of maestro_interfaces: /perception/track_keypoints is not served
+    TrackKeypoints = None
 
 SERVICES = {
     "detect_objects": DetectObjects,
@@ -70,6 +76,8 @@ SERVICES = {
     "capture_images": CaptureImages,
     "query_semantic_map": QuerySemanticMap,
 }
+if TrackKeypoints is not None:
+    SERVICES["track_keypoints"] = TrackKeypoints
 
 
 class PerceptionBackend(LifecycleNode):
@@ -104,6 +112,7 @@ class PerceptionBackend(LifecycleNode):
         self.map_frame = ""
         self.tf: TfBuffer | None = None
         self.semantic_map = SemanticMap()
+        self.tracks = KeypointTracks()
         self._perception_services: list[Any] = []
         self._markers_pub: Any = None
         self._map_pubs: tuple[Any, Any] | None = None  # (markers, state)
@@ -195,6 +204,7 @@ class PerceptionBackend(LifecycleNode):
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Let calls in flight finish, then destroy the services."""
         self._serving = False
+        self.tracks.clear()
         deadline = time.monotonic() + self.p_drain_timeout
         with self._inflight_cv:
             while self._inflight > 0 and time.monotonic() < deadline:
@@ -458,6 +468,28 @@ class PerceptionBackend(LifecycleNode):
         res.annotated_image = self._image_msg(ann.image(), frame)
         det.center_3d = shape.centroid
         self._publish_markers([det], [], pts)
+
+    def _handle_track_keypoints(self, req: Any, res: Any) -> None:
+        """TrackKeypoints: start or advance the camera's keypoint track (see maestro_perception.tracking_service)."""
+        frame = self.frame(req.camera)
+        res.header = self._header(frame)
+        queries = [q.strip() for q in req.queries if q.strip()]
+        results = self.tracks.step(frame.camera, frame.rgb, queries, bool(req.reset),
+                                   lambda q: self.point(frame, q, 1), int(req.redetect_every))
+        pts = []
+        for r in results:
+            k = Keypoint2D(r.name, r.u, r.v, r.score if r.ok else 0.0)
+            if r.ok:
+                k.position = self.point_3d(frame, r.u, r.v)
+            pts.append(k)
+        res.points = [keypoint_msg(k) for k in pts]
+        res.redetected = [bool(r.redetected) for r in results]
+        lost = [r.name for r in results if not r.ok]
+        title = f"{self.backend_name}: track {len(results) - len(lost)}/{len(results)}" + (
+            f" (lost: {', '.join(lost)})" if lost else "")
+        res.annotated_image = self._image_msg(annotate_detections(frame.rgb, [], points=[k for k in pts if k.score > 0],
+                                                                  title=title), frame)
+        self._publish_markers([], [k for k in pts if k.score > 0], None)
 
     def _handle_capture_images(self, req: CaptureImages.Request, res: CaptureImages.Response) -> None:
         names = [c.strip() for c in req.cameras if c.strip()] or list(self.camera_names)

@@ -154,6 +154,19 @@ def test_place_in_rises_and_plans_again_when_no_path_above_the_container(
     assert "crossing over in a straight line" in capsys.readouterr().out
 
 
+def test_place_in_after_a_restart_finds_what_it_holds_and_still_verifies() -> None:
+    world = fake_tools.tabletop()
+    world.drop_offset = [0.0, 0.2]  # the ball rolls away when released
+    ns = world.namespace()
+    ns["detect_objects"] = lambda labels=(), **kw: world.detect_objects(
+        labels=list(labels) or [o.label for o in world.objects.values()], **kw)
+    install(ns, FRANKA)
+    assert ns["grasp"]("tennis ball")
+    install(ns, FRANKA)  # a fresh interpreter: the skills' memory of the held object is gone
+    r = ns["place_in"]("bowl")
+    assert not r and r.object == "tennis_ball" and "from the centre of 'bowl'" in r.reason
+
+
 def test_place_in_fails_when_object_lands_outside() -> None:
     world = fake_tools.tabletop()
     world.drop_offset = [0.0, 0.2]  # the ball rolls away when released

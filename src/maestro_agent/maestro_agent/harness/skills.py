@@ -779,6 +779,8 @@ def install(namespace: dict, profile: dict) -> list[str]:
         held = state.get("held")
         if not getattr(st, "gripper_holding", False):
             raise _SkillAbort(f"not holding anything; grasp an object before {skill}('{label}')")
+        if not held:  # a fresh interpreter (e.g. after a substep timeout) forgot what the gripper holds
+            held = held_by_position()
         geo, _ = geometry(label)
         best = state.get("best_view", {}).get(label)
         if best is not None and int(getattr(best, "num_points", 0) or 0) > 1.5 * int(getattr(geo, "num_points", 0) or 0):
@@ -849,6 +851,19 @@ def install(namespace: dict, profile: dict) -> list[str]:
             why = f"'{held}' is {dxy:.3f} m off '{label}' or below its top (z={ogeo.bottom_height:.3f} < {top:.3f})"
         return finish(SkillResult(skill, ok, "" if ok else why + "; grasp it again and retry", data),
                       snap=f"after {skill} '{label}'")
+
+    def held_by_position() -> str | None:
+        """The label of the detected object nearest the TCP (within 8 cm): what the gripper holds when the skills'
+        memory of it was lost; None when nothing is that close."""
+        tcp = ee_pose()[:3]
+        r = fresh("detect_objects", labels=[])
+        near = [(_norm(_sub(xyz(d.center_3d), tcp)), str(d.label))
+                for d in (list(getattr(r, "detections", []) or []) if r else []) if getattr(d, "has_center_3d", True)]
+        near = sorted(n for n in near if n[0] < 0.08)
+        if near:
+            print(f"[harness] holding '{near[0][1]}' (the object nearest the gripper)")
+            return near[0][1]
+        return None
 
     def place_on(target: str) -> SkillResult:
         """Put the held object on top of ``target`` (e.g. "plate"), release it and check it rests there.

@@ -9,7 +9,8 @@ ground truth is what the ``sim_gt`` backend would report: each object with >= 30
 its label reduced to the detector's classes (colour words dropped). The detector is the yolo backend's model wrapper
 (``load_yolo``: onnxruntime). An object counts as recalled when a detection of its class overlaps its box with
 IoU >= ``--iou``. Prints recall per task (and in total), false positives per image, the labels missed, and the
-median predict time.
+median predict time. ``--prompted`` asks for the scene's object classes, as the agent does when it names what it looks
+for (DetectObjects ``labels``): each candidate box is then classified among those classes only.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from collections import Counter
 os.environ.setdefault("MUJOCO_GL", "egl")
 
 from maestro_perception.detector_eval import gt_objects, match
-from maestro_perception.train import MOBILE_TASKS, TABLETOP_TASKS
+from maestro_perception.train import MOBILE_TASKS, TABLETOP_TASKS, coarse_label
 from maestro_perception.yolo_model import load_yolo
 from maestro_perception.yolo_node import default_weights
 
@@ -37,6 +38,8 @@ def main() -> int:
     ap.add_argument("--tasks", default="", help="comma-separated task ids (default: all tabletop + mobile tasks)")
     ap.add_argument("--conf", type=float, default=0.25)
     ap.add_argument("--iou", type=float, default=0.5, help="box IoU for a match")
+    ap.add_argument("--prompted", action="store_true",
+                    help="request the scene's object classes (DetectObjects labels) instead of all classes")
     args = ap.parse_args()
     try:
         from maestro_sim.rendering import SceneRenderer
@@ -65,11 +68,12 @@ def main() -> int:
             try:
                 renderer.update(world.data)
                 labels = {o.instance_id: o.label for o in world.ground_truth()}
+                prompt = sorted({coarse_label(v) for v in labels.values()}) if args.prompted else None
                 for cam in world.cameras:
                     frame = renderer.render(cam)
                     gts = gt_objects(frame.seg, labels)
                     t0 = time.perf_counter()
-                    dets = model.predict(frame.rgb.copy(), args.conf)
+                    dets = model.predict(frame.rgb.copy(), args.conf, prompt)
                     times.append(time.perf_counter() - t0)
                     res = match(dets, gts, args.iou)
                     found += len(res.found)
@@ -87,7 +91,8 @@ def main() -> int:
     print(f"{'TOTAL':22s} {total_images:6d} {total_gt:7d} {total_found / max(total_gt, 1):7.2f} "
           f"{total_fp / max(total_images, 1):7.2f}")
     print(f"\npredict (640x480 in, model at its export size): median {statistics.median(times) * 1e3:.0f} ms over "
-          f"{len(times)} images; perturbation {args.perturbation}, seeds {seeds}, conf {args.conf}, IoU {args.iou}")
+          f"{len(times)} images; perturbation {args.perturbation}, seeds {seeds}, conf {args.conf}, IoU {args.iou}, "
+          f"{'prompted with the scene classes' if args.prompted else 'all classes'}")
     return 0
 
 

@@ -338,7 +338,7 @@ def fit(data: Path, out: Path, epochs: int = 40, imgsz: int = 320, batch: int = 
     t0 = time.monotonic()
     extra = {"time": hours} if hours > 0 else {}
     model.train(data=str(Path(data).resolve()), epochs=epochs, imgsz=imgsz, batch=batch, device=device,
-                workers=0, pretrained=False, amp=False, project=str(out.resolve()), name="run", exist_ok=True,
+                workers=0, pretrained=init is not None, amp=False, project=str(out.resolve()), name="run", exist_ok=True,
                 plots=False, verbose=False, seed=0, deterministic=False, patience=patience, cache=True,
                 optimizer="AdamW", lr0=lr0, warmup_epochs=warmup_epochs, **extra)
     train_s = time.monotonic() - t0

@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
-from maestro_perception.results import Detection2D
+from maestro_perception.results import Detection2D, label_matches
 
 __all__ = ["OnnxYolo", "UltralyticsYolo", "YoloModel", "letterbox", "load_yolo", "nms"]
 
@@ -94,8 +94,20 @@ class OnnxYolo:
         self.task = meta.get("task", "segment" if len(self.session.get_outputs()) > 1 else "detect")
         self.iou, self.max_det = iou, max_det
 
+    def class_filter(self, labels: list[str] | None) -> np.ndarray | None:
+        """Class ids whose names match ``labels`` (as DetectObjects matches them); None = no labels or none match."""
+        if not labels:
+            return None
+        ids = [c for c, n in self.names.items() if label_matches(n, labels)]
+        return np.asarray(sorted(ids), dtype=np.int64) if ids else None
+
     def predict(self, rgb: np.ndarray, conf: float = 0.25, labels: list[str] | None = None) -> list[Detection2D]:
-        """Detections in an rgb8 image, best first (``labels`` are matched later by the caller)."""
+        """Detections in an rgb8 image, best first.
+
+        With ``labels`` that name classes of the model, each candidate box is classified among those classes only
+        (a cube that the model scores 0.25 "tennis_ball" and 0.16 "cube" is a 0.16 cube when the request asks for
+        cubes), as an open-vocabulary model would do with the prompt; the caller still filters by label.
+        """
         h0, w0 = rgb.shape[:2]
         img, r, (px, py) = letterbox(np.ascontiguousarray(rgb[..., :3], dtype=np.uint8), self.imgsz)
         x = (img.transpose(2, 0, 1)[None].astype(np.float32) / 255.0)
@@ -110,6 +122,11 @@ class OnnxYolo:
             p = pred.T
             nc = p.shape[1] - 4 - nm
             cls_scores = p[:, 4: 4 + nc]
+            allowed = self.class_filter(labels)
+            if allowed is not None:
+                masked = np.full_like(cls_scores, -np.inf)
+                masked[:, allowed[allowed < nc]] = cls_scores[:, allowed[allowed < nc]]
+                cls_scores = masked
             cls = cls_scores.argmax(1)
             scores = cls_scores[np.arange(len(p)), cls]
             cand = np.flatnonzero(scores >= conf)

@@ -60,3 +60,24 @@ def test_tiny_export_runs_end_to_end():
 def test_missing_weights_message():
     with pytest.raises(FileNotFoundError, match="weights"):
         load_yolo("/nonexistent/model.onnx")
+
+
+def test_requested_labels_restrict_the_classification():
+    model = OnnxYolo(TINY)
+    nc, nm, n = 3, 32, 525
+    pred = np.zeros((4 + nc + nm, n), np.float32)
+    pred[:4, 7] = [80, 80, 30, 30]
+    pred[4 + 0, 7], pred[4 + 2, 7] = 0.5, 0.3  # a box scored 0.5 tennis_ball, 0.3 cube
+
+    class Session:
+        def run(self, _names, _feeds):
+            return [pred[None], np.zeros((1, nm, 40, 40), np.float32)]
+
+    model.session = Session()
+    rgb = np.zeros((160, 160, 3), np.uint8)
+    assert [(d.label, round(d.score, 3)) for d in model.predict(rgb, 0.25)] == [("tennis_ball", 0.5)]
+    assert [(d.label, round(d.score, 3)) for d in model.predict(rgb, 0.25, ["cube"])] == [("cube", 0.3)]
+    assert model.predict(rgb, 0.4, ["cube"]) == []
+    assert model.class_filter(["ball", "bowl"]).tolist() == [0, 1]
+    assert model.class_filter(["unicorn"]) is None  # unknown labels: all classes, the caller filters
+    assert [d.label for d in model.predict(rgb, 0.25, ["unicorn"])] == ["tennis_ball"]

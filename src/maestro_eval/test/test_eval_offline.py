@@ -124,3 +124,21 @@ def test_lerobot_episode_round_trip(tmp_path: Path) -> None:
     assert np.allclose(ep["observation.state"][5], [np.sin(0.5), np.cos(0.5)], atol=1e-3)
     meta = (tmp_path / "meta" / "episodes.jsonl").read_text()
     assert "tennis ball" in meta
+
+
+def test_cli_actions_and_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from maestro_eval.cli import add_arguments, run
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert run(parser.parse_args(["list", "--tasks", "open_cabinet", "--trials", "pose-1", "--evolve", "2"])) == 0
+    assert "open_cabinet__pose-1__offline-S3-h__1" in capsys.readouterr().out
+    assert run(parser.parse_args(["bogus", str(tmp_path)])) == 2
+    assert "unknown action" in capsys.readouterr().err
+    # 'maestro eval RESULTS' is a run into RESULTS: bad input is still answered before anything starts
+    assert run(parser.parse_args([str(tmp_path / "r"), "--workers", "0"])) == 2
+    assert run(parser.parse_args([str(tmp_path / "r"), "--tasks", "search_ball"])) == 2
+    assert "not in suite" in capsys.readouterr().err and not (tmp_path / "r").exists()
+    assert run(parser.parse_args(["report", str(tmp_path / "empty")])) == 1

@@ -236,6 +236,22 @@ def test_open_articulated_follows_arc_about_hinge_keypoints() -> None:
     assert r.hinge == "keypoints" and r.angle == pytest.approx(60, abs=1)
 
 
+def test_open_articulated_pulls_segment_by_segment_when_the_door_blocks_the_checked_path() -> None:
+    world = fake_tools.FakeWorld(objects={
+        "handle": fake_tools.Obj("door_handle", [0.6, 0.0, 0.3], [0.02, 0.02, 0.1], fixed=True,
+                                 keypoints={"hinge_bottom": [0.6, 0.3, 0.1], "hinge_top": [0.6, 0.3, 0.5]}),
+    })
+    ns = world.namespace()
+    ns["follow_cartesian_path"] = lambda **kw: fake_tools.R(
+        307, "the path runs into an obstacle of the scene cloud at step 3/48", fraction=0.04)
+    install(ns, FRANKA)
+    r = ns["open_articulated"]("door handle", angle=60)
+    assert r, r.reason
+    segs = [kw for name, kw in world.calls if name == "move_to_pose" and kw.get("avoid_collisions") is False]
+    assert len(segs) == 12 and all(kw["mode"] == "cartesian" for kw in segs)
+    assert r.fraction == pytest.approx(1.0) and r.angle == pytest.approx(60, abs=1)
+
+
 def test_look_for_turns_mobile_base_until_seen() -> None:
     world = fake_tools.FakeWorld(objects={})
     seen_after = {"n": 0}

@@ -79,7 +79,7 @@ def export_results(results_dir: Path, out: Path, fps: float = 10.0) -> int:
     for row in ResultsStore(results_dir).load():
         if not row.get("success") or not row.get("trace_dir"):
             continue
-        bags = sorted(Path(row["trace_dir"]).glob("*.mcap"))
+        bags = sorted(Path(row["trace_dir"]).rglob("*.mcap"))  # the recorder writes bag/bag.mcap
         if not bags:
             continue
         streams = read_mcap_streams(bags[0])

@@ -92,3 +92,19 @@ def test_oracle_reaches_100_on_moved_door_and_knob(perturbation, seed):
     o = door_oracle.run(world)
     assert world.evaluate().progress == 100.0
     _assert_monotonic_through_stages(o.progress_log)
+
+
+def test_open_wide_oracle_reaches_100_and_going_through_loses_it():
+    world = _world("verb", 0)
+    o = door_oracle.run(world)
+    assert world.evaluate().progress == 100.0  # past 90 deg, the base centre before the wall plane
+    assert math.degrees(world.joint_qpos(HINGE)) >= 90.0
+    _assert_monotonic_through_stages(o.progress_log)
+    base_x = world.model.joint("base_x").qposadr[0]
+    outside = float(world.data.qpos[base_x])
+    world.data.qpos[base_x] = world.body_pos("doorway")[0] + 0.5  # through the doorway ...
+    mujoco.mj_forward(world.model, world.data)
+    assert world.evaluate().progress == 70.0
+    world.data.qpos[base_x] = outside  # ... and back out: "do not go through it" was not kept
+    mujoco.mj_forward(world.model, world.data)
+    assert world.evaluate().progress == 70.0

@@ -4,7 +4,8 @@ A wall with a doorway stands in front of the robot; the door is a real hinged bo
 doorway, opening away from the robot, damped, with friction) with a horizontal bar handle on the robot's side at
 0.45 m. Rubric: handle grasped 25 · door opened 30 deg 50 · 60 deg 70 · robot base through the doorway 100
 ("through": the base centre at least 0.35 m past the wall plane, inside the doorway's width).
-Verb "open wide": grasped 25 · 30 deg 50 · 60 deg 70 · door open 90 deg with the robot still outside 100.
+Verb "open wide": grasped 25 · 30 deg 50 · 60 deg 70 · door open 90 deg with the robot outside 100 (base centre
+before the wall plane, and it never went through the doorway).
 New object: a round knob instead of the bar. Pose: wall and door shifted and rotated (the door plane turns), and
 the hinge side flips. Visual: door, wall and floor colours. Oracle: maestro_sim.oracles.open_door_enter.
 The door has no latch: pushing the leaf with the body opens it too, but the rubric's chain needs the handle grasp
@@ -105,6 +106,10 @@ class OpenDoorEnter(Task):
                           fromto=[hx, hy, HANDLE_HEIGHT - 0.06, hx, hy, HANDLE_HEIGHT + 0.06], rgba=metal, mass=0.1,
                           friction=[1.5, 0.02, 0.002], condim=4)
         door.add_site(name=f"{DOOR}/handle", pos=[hx, hy, HANDLE_HEIGHT], size=[0.01, 0, 0])
+        # the leaf hangs in its frame: its hinge-side edge sits on the hinge axis, 1 cm from the wall, and its back
+        # corner would rub the wall's edge past ~40 deg and jam the door there (a real door has a hinge gap). The
+        # hinge range keeps the leaf out of the wall, so the door does not collide with its own doorway.
+        spec.add_exclude(bodyname1=DOOR, bodyname2=DOORWAY)
         self.add_object(DOOR, "door", (DOOR_THICK, leaf, DOOR_HEIGHT), {"handle": f"{DOOR}/handle"})
         self.add_object(DOORWAY, "doorway", (WALL_THICK, DOOR_WIDTH, DOOR_HEIGHT), {"center": f"{DOORWAY}/center"})
 
@@ -136,8 +141,10 @@ class OpenDoorEnter(Task):
         through = local[0] > THROUGH and abs(local[1]) < DOOR_WIDTH / 2 + 0.1
         measured = {"handle grasped": (grasped, float(grasped)), "door opened 30 deg": (angle >= 30.0, angle),
                     "door opened 60 deg": (angle >= 60.0, angle)}
-        if self.variant == "open_wide":
-            measured["door open 90 deg, robot outside"] = (angle >= 90.0 and local[0] < 0.0, angle)
+        if self.variant == "open_wide":  # "do not go through it": once through, this stage is lost for good
+            memory["went through"] = bool(memory.get("went through", False) or through)
+            outside = local[0] < 0.0 and not memory["went through"]
+            measured["door open 90 deg, robot outside"] = (angle >= 90.0 and outside, angle)
         else:
             measured["robot base through the doorway"] = (through, float(local[0]))
         return self.score(memory, measured)

@@ -191,6 +191,7 @@ class CollisionChecker:
         self._pair_i, self._pair_j = ii, jj
         self._pair_rsum2 = (self._s_radius[ii] + self._s_radius[jj]) ** 2
         self._build_broad_phase()
+        self.reach = self._reach_bound()
         self._frame_ids = [kin.model.getFrameId(name) for name in self.links]
         self._grid: tuple[np.ndarray, np.ndarray, float, np.ndarray] | None = None  # see _distance_field
         self.points = np.zeros((0, 3))
@@ -220,6 +221,27 @@ class CollisionChecker:
         self._lp_rsum2 = (self._l_radius[self._lp_a] + self._l_radius[self._lp_b]) ** 2
         self._lp_pairs = [np.flatnonzero(inverse.reshape(-1) == k) for k in range(len(uniq))]
 
+    def _reach_bound(self) -> float:
+        """An upper bound on how far (from the arm base origin) any robot sphere can ever reach, in metres.
+
+        Sum of the joint offsets along the chain to each sphere's link, plus the link frame's offset, the sphere's
+        centre in the link frame and its radius; scene points beyond it (plus margin and a held object) never matter.
+        """
+        model = self.kin.model
+        best = 0.0
+        for k, name in enumerate(self.links):
+            frame = model.frames[model.getFrameId(name)]
+            chain, j = 0.0, int(frame.parentJoint)
+            while j > 0:
+                chain += float(np.linalg.norm(model.jointPlacements[j].translation))
+                j = int(model.parents[j])
+            sel = self._s_link == k
+            if np.any(sel):
+                reach = chain + float(np.linalg.norm(frame.placement.translation)) + float(
+                    np.max(np.linalg.norm(self._s_centre[sel], axis=1) + self._s_radius[sel]))
+                best = max(best, reach)
+        return best
+
     def _self_hits(self, rot: np.ndarray, trans: np.ndarray, centres: np.ndarray) -> np.ndarray:
         """Indices (into the sphere-pair arrays) of overlapping robot sphere pairs; broad phase on link spheres."""
         lc = np.einsum("kij,kj->ki", rot, self._l_centre) + trans
@@ -238,8 +260,15 @@ class CollisionChecker:
 
     # -- scene ----------------------------------------------------------------------------------------------------
     def set_scene(self, points: np.ndarray, q_robot: np.ndarray | None = None, self_filter_pad: float = 0.03) -> int:
-        """Replace the scene cloud (arm base frame); points on the robot at ``q_robot`` are removed. Returns N."""
-        pts = voxel_downsample(points, self.voxel)
+        """Replace the scene cloud (arm base frame); points on the robot at ``q_robot`` are removed. Returns N.
+
+        Points beyond the arm's reach (:attr:`reach` plus margin, voxel and 0.15 m for a held object) are dropped
+        first: a depth camera also sees the floor and walls metres away, which only slow the queries down.
+        """
+        pts = np.asarray(points, dtype=float).reshape(-1, 3)
+        limit = self.reach + self.margin + self.voxel + 0.15
+        pts = pts[np.einsum("ij,ij->i", pts, pts) <= limit * limit]
+        pts = voxel_downsample(pts, self.voxel)
         if q_robot is not None and len(pts):
             pts = pts[self._clearance_mask(np.asarray(q_robot, float), pts, pad=self_filter_pad)]
         self.points = pts

@@ -2,10 +2,12 @@
 
 Publishes ``/clock``, ``/joint_states``, ``/tf``, ``/tf_static``, per camera ``/<cam>/image_raw`` (rgb8),
 ``/<cam>/depth`` (32FC1 m), ``/<cam>/camera_info``, ``/<cam>/segmentation`` (32SC1 instance ids), and for a mobile
-base ``/odom``; serves ``/arm_controller/follow_joint_trajectory``, ``/gripper_controller/gripper_cmd``,
-``/sim/reset_scene``, ``/sim/evaluate_task``, ``/sim/list_tasks``, ``/sim/get_scene_ground_truth``; subscribes
-``/cmd_vel`` (mobile). Physics runs in its own thread (500 Hz; paced to the wall clock when ``realtime``), rendering
-in another at ``camera_rate`` Hz of sim time. Message stamps are sim time (the clock published on /clock).
+base ``/odom`` (pose of ``base_link`` in ``odom``, REP 105; twist in ``base_link``); serves
+``/arm_controller/follow_joint_trajectory``, ``/gripper_controller/gripper_cmd``, ``/sim/reset_scene``,
+``/sim/evaluate_task``, ``/sim/list_tasks``, ``/sim/get_scene_ground_truth``; subscribes ``/cmd_vel`` (mobile).
+Physics runs in its own thread (500 Hz; paced to the wall clock when ``realtime``), rendering in another at
+``camera_rate`` Hz of sim time. Message stamps are sim time (the clock published on /clock).
+A camera renders only the image kinds somebody subscribes to (segmentation is a second render pass).
 """
 from __future__ import annotations
 

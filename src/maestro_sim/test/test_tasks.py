@@ -38,7 +38,8 @@ def test_oracle_reaches_100_and_rubric_is_monotonic(task):
     ("clean_table_by_size", "base", 0), ("clean_table_by_size", "pose", 1), ("clean_table_by_size", "verb", 0),
     ("clean_table_by_size", "new_object", 0), ("put_ball_in_bowl", "pose", 2), ("put_ball_in_bowl", "verb", 2),
     ("put_ball_in_bowl", "new_object", 3), ("put_ball_in_bowl", "visual", 1), ("open_cabinet", "visual", 1),
-    ("open_cabinet", "verb", 0), ("open_cabinet", "pose", 1)])
+    ("open_cabinet", "verb", 0), ("open_cabinet", "pose", 1),
+    ("open_cabinet", "new_object", 0), ("open_cabinet", "new_object", 2)])  # vertical bar, knob
 def test_oracle_on_perturbed_trials(task, axis, seed):
     world = World("franka", task, seed, axis)
     trace = run_oracle(world)

@@ -45,6 +45,13 @@ def test_fold_in_half_oracle_reaches_100():
     assert world.evaluate().progress == 100.0
 
 
+@pytest.mark.slow
+def test_napkin_four_corner_oracle_reaches_100():
+    world = World("franka", "fold_towel", 0, "new_object")
+    oracle.run(world)
+    assert world.evaluate().progress == 100.0
+
+
 def test_four_corner_oracle_reaches_100():  # about 10 s
     world = World("franka", "fold_towel", 0, "base")
     o = oracle.run(world)

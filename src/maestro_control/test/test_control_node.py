@@ -240,6 +240,7 @@ def test_gripper_holding_and_moveit_unavailable(busy_spinning: Any, ros_context:
     h = Harness(busy_spinning, ros_context, planner="moveit", object_width=0.03)
     g = Gripper.Goal()
     g.command = Gripper.Goal.CLOSE
+    g.timeout = 30.0  # the 5 s default ran out on a loaded 2-core machine (load average 45)
     res = h.result(h.send("gripper", g))
     assert res.error_code == 0, res.error_msg
     assert res.holding and res.width == pytest.approx(0.03, abs=1e-3)

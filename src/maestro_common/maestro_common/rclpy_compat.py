@@ -15,13 +15,22 @@
    Fix: the upstream implementation (one future, registered under the lock); the feedback callback is registered
    before the request is sent, so early feedback is not dropped either.
 
+3. Destroy race (executor side): the executor collects a node's waitables, enters each one (``with waitable``;
+   one destroyed in the meantime raises InvalidHandle and is skipped), then calls ``add_to_wait_set`` on *all* of
+   them. An action client or server destroyed in that window (``ActionClient.destroy()`` while the node spins)
+   gets ``add_to_wait_set`` on a dead handle: ``RCLError: ... action client pointer is invalid`` kills the executor
+   thread, with the same effect as 1. Fix: ``add_to_wait_set`` and ``is_ready`` of action clients and servers do
+   nothing for a destroyed handle (it was not counted in the wait set either).
+
 ``apply()`` patches only what the installed rclpy actually has wrong (it reads the installed source), is idempotent,
 and is called by ``maestro_common`` on import when rclpy is installed, so nodes, CLIs and tests all get it.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
+from collections.abc import Callable
 from typing import Any
 
 _LOCK_ATTR = "_maestro_compat_lock"
@@ -87,6 +96,32 @@ def send_goal_async(self: Any, goal: Any, feedback_callback: Any = None, goal_uu
     return future
 
 
+def destroy_race_present(waitable_cls: Any) -> bool:
+    """True when ``add_to_wait_set`` of an action client/server class uses its handle without checking it is alive."""
+    return not getattr(waitable_cls.add_to_wait_set, "_maestro_compat", False) and \
+        "InvalidHandle" not in _source(waitable_cls.add_to_wait_set)
+
+
+def _skip_if_destroyed(method: Callable[..., Any], handle_attr: str, default: Any) -> Callable[..., Any]:
+    """Wrap a wait-set method so that it returns ``default`` when the waitable's handle is already destroyed."""
+    from rclpy.exceptions import InvalidHandle
+
+    @functools.wraps(method)
+    def wrapper(self: Any, wait_set: Any) -> Any:
+        try:
+            handle = getattr(self, handle_attr)
+            handle.__enter__()  # keeps it alive for the call; raises InvalidHandle once destroyed
+        except InvalidHandle:
+            return default
+        try:
+            return method(self, wait_set)
+        finally:
+            handle.__exit__(None, None, None)
+
+    wrapper._maestro_compat = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 def apply() -> list[str]:
     """Patch the installed rclpy where it has the races above; return the names of the fixes now in effect."""
     from rclpy.action.client import ActionClient
@@ -97,4 +132,11 @@ def apply() -> list[str]:
     if "single_goal_future" not in _applied and duplicate_future_present(ActionClient):
         ActionClient.send_goal_async = send_goal_async
         _applied.add("single_goal_future")
+    from rclpy.action.server import ActionServer
+
+    for cls, handle_attr in ((ActionClient, "_client_handle"), (ActionServer, "_handle")):
+        if destroy_race_present(cls):
+            cls.add_to_wait_set = _skip_if_destroyed(cls.add_to_wait_set, handle_attr, None)
+            cls.is_ready = _skip_if_destroyed(cls.is_ready, handle_attr, False)
+            _applied.add(f"destroyed_{cls.__name__}")
     return sorted(_applied)

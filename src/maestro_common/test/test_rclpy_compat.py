@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from control_msgs.action import GripperCommand
 from rclpy.action import ActionClient, ActionServer
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.node import Node
 from rclpy.waitable import NumberOfEntities, Waitable
 
@@ -70,6 +71,33 @@ def test_the_fixes_are_in_effect_where_rclpy_needs_them() -> None:
     applied = rclpy_compat.apply()
     assert not rclpy_compat.duplicate_future_present(Cls)
     assert ("construction_lock" in applied) or not rclpy_compat.construction_race_present(Cls)
+    assert not rclpy_compat.destroy_race_present(Cls)
+
+
+def test_a_destroyed_action_client_is_left_out_of_the_wait_set(ros_context: Any) -> None:
+    # what the executor does with a client destroyed between collecting and entering the node's waitables
+    node = Node(unique_name("compat_destroyed"), context=ros_context)
+    client = ActionClient(node, GripperCommand, "/compat_test/gripper")
+    server = _server(node)
+    client.destroy()
+    server.destroy()
+    wait_set = _rclpy.WaitSet(0, 0, 0, 0, 0, 0, ros_context.handle)
+    client.add_to_wait_set(wait_set)  # stock rclpy 9.1.2: RCLError "action client pointer is invalid"
+    server.add_to_wait_set(wait_set)
+    assert client.is_ready(wait_set) is False and server.is_ready(wait_set) is False
+    node.destroy_node()
+
+
+def test_action_clients_come_and_go_on_a_spinning_node(spinning: SpinningExecutor, ros_context: Any) -> None:
+    server_node = spinning.add(Node(unique_name("compat_server"), context=ros_context))
+    _server(server_node)
+    node = spinning.add(Node(unique_name("compat_client"), context=ros_context))
+    for _ in range(40):
+        ActionClient(node, GripperCommand, "/compat_test/gripper").destroy()
+        assert spinning.alive(), f"executor thread died: {spinning.error!r}"
+    client = ActionClient(node, GripperCommand, "/compat_test/gripper")
+    assert client.wait_for_server(timeout_sec=10.0)
+    assert _round_trip(client, 0.05) == pytest.approx(0.05)
 
 
 def test_creating_an_action_client_on_a_spinning_node_keeps_the_executor_alive(spinning: SpinningExecutor,

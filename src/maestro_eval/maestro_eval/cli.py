@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--evolve", type=int, default=0, metavar="N",
                         help="self-evolution: N successive trials of each scene (default base) per task and method, "
                              "each seeing the reflections of the earlier ones")
+    parser.add_argument("--evolve-control", action="store_true",
+                        help="with --evolve: also run each chain's twin without reflections (same trials, run "
+                             "alongside), to separate learning from run-to-run variation and code changes")
     parser.add_argument("--max-substeps", type=int, default=8)
     parser.add_argument("--trial-timeout", type=float, default=600.0, help="seconds before a trial is cancelled")
     parser.add_argument("--substep-timeout", type=float, default=120.0)
@@ -106,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     methods = [Method(model=args.model, tools=t, harness=h == "on") for t in args.tools for h in args.harness]
     try:
-        specs = build_trials(args.suite, args.tasks, args.trials, methods, evolve=args.evolve)
+        specs = build_trials(args.suite, args.tasks, args.trials, methods, evolve=args.evolve,
+                             control=args.evolve_control)
     except ValueError as exc:
         print(f"maestro eval: {exc}", file=sys.stderr)
         return 2

@@ -41,7 +41,7 @@ def run_chain(specs: list[TrialSpec], history: str, slot: int, settings: RunSett
         worker = worker_factory(BASE_DOMAIN + slot, work / "work", settings, log)
         try:
             for spec in specs:
-                outcome = worker.run(spec, history if spec.index > 0 else "")
+                outcome = worker.run(spec, history if spec.index > 0 and not spec.control else "")
                 history = outcome.history
                 payloads.append({"trial_id": spec.trial_id, "row": outcome.row, "history": outcome.history,
                                  "trace_tar": pack_folder(outcome.trace)})

@@ -38,7 +38,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float
 
 def chain_name(row: dict[str, Any]) -> str:
     """Label of a row's evolution chain: ``task [scene] / method``."""
-    return f"{row.get('task')} [{row.get('perturbation', 'base')}-{row.get('seed', 0)}] / {row.get('method')}"
+    return (f"{row.get('task')} [{row.get('perturbation', 'base')}-{row.get('seed', 0)}] / {row.get('method')}"
+            + (" (control: no reflections)" if row.get("control") else ""))
 
 
 def evolution_rows(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

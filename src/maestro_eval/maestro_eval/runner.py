@@ -42,7 +42,7 @@ WorkerFactory = Callable[[int, Path, RunSettings, Path], Worker]
 
 def chain_key(spec: TrialSpec) -> str:
     """Name of the chain a trial belongs to (task, scene and method; not the evolution index)."""
-    raw = f"{spec.task}__{spec.perturbation}-{spec.seed}__{spec.method.name}"
+    raw = f"{spec.task}__{spec.perturbation}-{spec.seed}__{spec.method.name}{'__control' if spec.control else ''}"
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", raw)
 
 
@@ -94,9 +94,10 @@ class Gatherer:
         return self.store.root / "history" / f"{chain_key(spec)}.jsonl"
 
     def history_for(self, spec: TrialSpec) -> str:
-        """Reflections trial ``spec`` may see: its chain's so far for an evolution trial (index > 0), else none."""
+        """Reflections trial ``spec`` may see: its chain's so far for an evolution trial (index > 0), else none
+        (and none for a control chain)."""
         path = self.history_path(spec)
-        return path.read_text() if spec.index > 0 and path.is_file() else ""
+        return path.read_text() if spec.index > 0 and not spec.control and path.is_file() else ""
 
     def trace_dest(self, spec: TrialSpec) -> Path:
         """Where the trial's trace folder goes: ``trials/<trial_id>/trace``."""
@@ -116,7 +117,7 @@ class Gatherer:
         row = finish_row(row, moved)
         with self._lock:
             path = self.history_path(spec)
-            before = path.read_text() if spec.index > 0 and path.is_file() else ""
+            before = self.history_for(spec)
             new_lines = [line for line in history[len(before):].splitlines() if line.strip()] \
                 if history.startswith(before) else []
             if new_lines:  # this trial's own reflection, kept with its row for the report
@@ -124,8 +125,11 @@ class Gatherer:
                     row["reflection"] = str(json.loads(new_lines[-1]).get("reflection", ""))[:4000]
                 except (json.JSONDecodeError, AttributeError):
                     row["reflection"] = new_lines[-1][:4000]
-            if history:
-                self.history_path(spec).write_text(history)
+            if history and spec.control:  # keep every reflection of a control chain (none is handed on)
+                with open(path, "a") as f:
+                    f.write(history if history.endswith("\n") else history + "\n")
+            elif history:
+                path.write_text(history)
             self.store.add(row)
             self.rows.append(row)
         if self.on_row:

@@ -41,13 +41,15 @@ class TrialSpec:
     seed: int
     method: Method
     index: int = 0
+    control: bool = False  # an evolution control chain: the same repeated trials, without reflections
 
     @property
     def trial_id(self) -> str:
         """Stable identifier used for resuming and folder names."""
         m = self.method
         return (f"{self.task}__{self.perturbation}-{self.seed}__{m.model or 'default'}-{m.tools}-"
-                f"{'h' if m.harness else 'a'}__{self.index}").replace("/", "_").replace(":", "_")
+                f"{'h' if m.harness else 'a'}__{self.index}{'__ctl' if self.control else ''}"
+                ).replace("/", "_").replace(":", "_")
 
     def to_dict(self) -> dict:
         """Plain dict for JSON/CSV."""
@@ -95,9 +97,10 @@ def suite_tasks(suite: str) -> list[tuple[str, str]]:
 
 
 def build_trials(suite: str, tasks: list[str] | None, trials: str | None, methods: list[Method],
-                 evolve: int = 0) -> list[TrialSpec]:
+                 evolve: int = 0, control: bool = False) -> list[TrialSpec]:
     """Every trial of a run. ``evolve > 0`` runs each scene of ``trials`` (default: the base scene) ``evolve`` times
-    per method, as one chain of successive trials; otherwise ``trials`` defaults to ``base+5``."""
+    per method, as one chain of successive trials (``control``: plus a twin chain that sees no reflections);
+    otherwise ``trials`` defaults to ``base+5``."""
     pairs = suite_tasks(suite)
     if tasks:
         known = {t for _, t in pairs}
@@ -114,6 +117,8 @@ def build_trials(suite: str, tasks: list[str] | None, trials: str | None, method
             for axis, seed in scenes:
                 if evolve:
                     out.extend(TrialSpec(emb, task, axis, seed, method, i) for i in range(evolve))
+                    if control:
+                        out.extend(TrialSpec(emb, task, axis, seed, method, i, True) for i in range(evolve))
                 else:
                     out.append(TrialSpec(emb, task, axis, seed, method))
     return out

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from maestro_eval.ray_dispatch import non_loopback, ray_listeners, run_chain, run_trials_ray
+from maestro_eval.report import write_report
 from maestro_eval.results import ResultsStore
 from maestro_eval.runner import BASE_DOMAIN, Gatherer, chain_key, group_chains, run_trials
 from maestro_eval.suite import Method, TrialSpec, build_trials
@@ -84,6 +85,20 @@ def test_threads_hand_history_along_a_chain_and_resume(tmp_path: Path) -> None:
     _check_results(tmp_path, rows)
     assert {r["domain"] for r in rows} <= {BASE_DOMAIN, BASE_DOMAIN + 1}
     assert run_trials(specs, store, workers=2, worker_factory=FakeWorker) == []
+
+
+def test_control_chain_repeats_trials_without_reflections(tmp_path: Path) -> None:
+    specs = build_trials("tabletop", ["open_cabinet"], "pose-0", [Method()], evolve=3, control=True)
+    assert len(specs) == 6 and len({s.trial_id for s in specs}) == 6
+    assert len(group_chains(specs, set())) == 2
+    store = ResultsStore(tmp_path)
+    rows = run_trials(specs, store, workers=2, worker_factory=FakeWorker)
+    control = sorted((r for r in rows if r["control"]), key=lambda r: r["index"])
+    learning = sorted((r for r in rows if not r["control"]), key=lambda r: r["index"])
+    assert [r["seen"] for r in control] == [[], [], []]
+    assert [len(r["seen"]) for r in learning] == [0, 1, 2]
+    assert len(next((tmp_path / "history").glob("*__control.jsonl")).read_text().splitlines()) == 3
+    assert "(control: no reflections)" in write_report(tmp_path).read_text()
 
 
 def test_ray_payloads_are_gathered_into_the_results_folder(tmp_path: Path) -> None:

@@ -49,7 +49,8 @@ def run(world: World) -> None:
 
     Plans the arc in IK for both finger orders and pulls as far as the arm reaches with the better one; when a
     joint would reach its limit first (a vertical bar or a knob seen from this arm), it lets go, backs off and grasps
-    again at the new door angle with a fresh arm configuration (at most three pulls).
+    again at the new door angle with a fresh arm configuration; a grasp that misses or at once slips off the handle
+    is retried with the other finger order (at most six attempts).
     """
     o = Oracle(world)
     task = world.task
@@ -65,14 +66,18 @@ def run(world: World) -> None:
     final = math.radians(32.0 if task.variant == "slightly" else 85.0)
     step = math.radians(3.0)
     o.gripper(world.robot.gripper_max_gap, wait=0.1)
-    for _pull in range(3):
+    failed: set[tuple[int, int]] = set()  # (option, start angle in whole degrees) whose grasp did not hold
+    for _attempt in range(6):
         start = world.joint_qpos("cabinet_door_hinge")
         if start >= final - step:
             break
         n = max(2, int(math.ceil((final - start) / step)))
         thetas = [start + (final - start) * k / n for k in range(n + 1)]
-        plans = [_plan_arc(o, handle_pose, option, thetas) for option in (0, 1)]
-        option = int(np.argmax([p[0] for p in plans]))
+        tried = {opt for opt, deg in failed if abs(deg - math.degrees(start)) < 3.0}
+        plans = {option: _plan_arc(o, handle_pose, option, thetas) for option in (0, 1) if option not in tried}
+        if not plans:
+            break
+        option = max(plans, key=lambda opt: plans[opt][0])
         reach, q_pre, path = plans[option]
         if reach < 2:
             break
@@ -81,15 +86,18 @@ def run(world: World) -> None:
         o.move_joints(q_pre, duration=2.5)
         o.move_tcp(pos - 0.002 * approach, rot, steps=4, duration=1.2)
         o.gripper(0.0, wait=0.6)
-        for k in range(1, reach):
-            pos, rot = handle_pose(thetas[k], option)
-            q, _ = o.ik(pos, rot, q0=world.arm_targets(), rest=q_pre)
-            o.move_joints(q, duration=0.15, settle=0.0)
-        o.wait(0.3)
+        if world.is_grasped("cabinet_handle"):
+            for k in range(1, reach):
+                pos, rot = handle_pose(thetas[k], option)
+                q, _ = o.ik(pos, rot, q0=world.arm_targets(), rest=q_pre)
+                o.move_joints(q, duration=0.15, settle=0.0)
+            o.wait(0.3)
+        if world.joint_qpos("cabinet_door_hinge") - start < math.radians(2.0):  # missed or slipped off at once:
+            failed.add((option, round(math.degrees(start))))  # the other finger order next time from here
         o.gripper(world.robot.gripper_max_gap, wait=0.5)
         pos, rot = handle_pose(world.joint_qpos("cabinet_door_hinge"), option)
         o.move_tcp(pos - 0.1 * rot[:, 2], rot, duration=1.0)
-        if world.joint_qpos("cabinet_door_hinge") < final - step:  # another pull: back off up and out first
+        if world.joint_qpos("cabinet_door_hinge") < final - step:  # another attempt: back off up and out first
             o.move_tcp(pos - 0.1 * rot[:, 2] + np.array([-0.1, 0.0, 0.15]), rot, duration=1.0)
             o.move_joints(world.robot.home, duration=2.0)
     o.wait(0.5)

@@ -42,7 +42,8 @@ class Live:
             Parameter("embodiment", value=embodiment), Parameter("task", value=task),
             Parameter("camera_rate", value=2.0), Parameter("realtime", value=True)]))
         self.control = self.ex.add(ControlNode(unique_name("control"), context=self.ctx, parameter_overrides=[
-            Parameter("profile", value=embodiment)]))
+            Parameter("profile", value=embodiment),
+            Parameter("planning_time", value=10.0)]))  # a wall-clock budget: 2 s ran out at load average 40
         self.client = self.ex.add(Node(unique_name("client"), context=self.ctx))
         self.control.trigger_configure()
         self.control.trigger_activate()
@@ -130,6 +131,7 @@ def test_pick_tennis_ball_and_lift(franka: Live) -> None:
     p0 = _in_base(franka, ball)
     opened = Gripper.Goal()
     opened.command = Gripper.Goal.OPEN
+    opened.timeout = 30.0  # the 5 s default ran out at load average 40
     assert franka.run("gripper", opened).error_code == 0
     res = franka.run("move_to_pose", _pose_goal(p0 + [0, 0, 0.12], MoveToPose.Goal.PLANNED))
     assert res.error_code == 0, res.error_msg
@@ -139,6 +141,7 @@ def test_pick_tennis_ball_and_lift(franka: Live) -> None:
     assert res.error_code == 0, res.error_msg
     close = Gripper.Goal()
     close.command = Gripper.Goal.CLOSE
+    close.timeout = 30.0
     res = franka.run("gripper", close)
     assert res.error_code == 0, res.error_msg
     assert res.holding, f"width {res.width}"
@@ -228,6 +231,7 @@ def test_move_around_an_obstacle_box_without_contact(franka: Live) -> None:
     try:
         opened = Gripper.Goal()
         opened.command = Gripper.Goal.OPEN  # also drops an object the control node still counts as held
+        opened.timeout = 30.0
         assert franka.run("gripper", opened).error_code == 0
         cube = _object(franka, "cube")
         c0 = _in_base(franka, cube)

@@ -1,34 +1,81 @@
 """pytest fixtures and helpers for ROS 2 tests: isolated domains, in-process nodes, node processes.
 
 Loaded as a pytest plugin by the repository's conftest.py. Every test process gets its own ``ROS_DOMAIN_ID``
-(derived from the pid, overridable with MAESTRO_TEST_DOMAIN_ID) and ``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST``
-before rclpy is initialised, so parallel runs never see each other and DDS stays on loopback.
+(overridable with MAESTRO_TEST_DOMAIN_ID) and ``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST`` before rclpy is
+initialised, so parallel runs never see each other and DDS stays on loopback. The domain starts from the pid and is
+claimed with an flock on ``$TMPDIR/maestro_test_domains/<id>.lock`` held for the life of the process: two test
+processes whose pids are equal modulo 215 (likely with several engineers and CI running tests at once) do not share
+a domain, where they would see each other's action servers and steal each other's goals.
 """
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
+DOMAIN_COUNT = 215  # domains 1..215; 220-232 are reserved for the lead's evaluation runs
+_held_domain_locks: list[IO[str]] = []
+
+
+def claim_domain(start: int, lock_dir: Path) -> tuple[int, IO[str] | None]:
+    """The first domain from ``1 + start % 215`` on whose lock file in ``lock_dir`` this call gets an exclusive flock.
+
+    Returns the domain and the open lock file (keep it open to keep the claim; the OS drops it at exit). When no lock
+    can be taken (lock directory unusable, all 215 taken) it falls back to ``1 + start % 215`` and None.
+    """
+    first = 1 + start % DOMAIN_COUNT
+    try:
+        lock_dir.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return first, None
+    for k in range(DOMAIN_COUNT):
+        domain = 1 + (start + k) % DOMAIN_COUNT
+        try:
+            handle = open(lock_dir / f"{domain}.lock", "a")
+        except OSError:
+            return first, None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        return domain, handle
+    return first, None
+
+
+def _claim_process_domain() -> int:
+    if "MAESTRO_TEST_DOMAIN_ID" in os.environ:
+        return int(os.environ["MAESTRO_TEST_DOMAIN_ID"])
+    domain, handle = claim_domain(os.getpid(), Path(tempfile.gettempdir()) / "maestro_test_domains")
+    if handle is not None:
+        _held_domain_locks.append(handle)
+    return domain
+
+
+_process_domain = _claim_process_domain()
+
 
 def isolated_domain_id() -> int:
-    """A ROS domain id for this process (1..215), stable for the process."""
-    return int(os.environ.get("MAESTRO_TEST_DOMAIN_ID", 1 + os.getpid() % 215))
+    """A ROS domain id for this process (1..215), stable for the process and not used by another test process."""
+    return _process_domain
 
 
 def ros_test_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """Environment for a child process that joins this test's isolated ROS domain on loopback."""
     env = dict(os.environ)
     env["ROS_DOMAIN_ID"] = str(isolated_domain_id())
+    env["MAESTRO_TEST_DOMAIN_ID"] = str(isolated_domain_id())  # a child that loads these fixtures stays on it
     env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("MUJOCO_GL", "egl")

@@ -233,10 +233,18 @@ def write_report(results_dir: str | Path) -> Path:
     missing = planned_not_run(root, rows)
     lines += [f"{len(rows)} trials recorded; status: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
               + (f"; **{len(missing)} planned trials not run** (listed at the end)" if missing else ""), ""]
+    missing_by_task: dict[str, int] = defaultdict(int)
+    for trial_id in missing:
+        missing_by_task[trial_id.split("__", 1)[0]] += 1
+
+    def task_cell(task: str) -> str:
+        return task + (f" (+{missing_by_task[task]} not run)" if missing_by_task.get(task) else "")
+
     lines += ["## Task progress (mean ± std over trials)", ""]
-    lines += _table(["task"] + methods, [[task] + [
+    lines += _table(["task"] + methods, [[task_cell(task)] + [
         f"{per[m]['progress_mean']:.1f} ± {per[m]['progress_std']:.1f} (n={per[m]['n']})" if m in per else "–"
-        for m in methods] for task, per in summary.items()])
+        for m in methods] for task, per in summary.items()]
+        + [[task, *(["not run"] * len(methods))] for task in sorted(missing_by_task) if task not in summary])
     lines += ["", "## Success rate and completion time (s, mean ± std over finished trials)", ""]
     lines += _table(["task"] + methods, [[task] + [
         f"{100 * per[m]['success_rate']:.0f}% / {_fmt(per[m]['time_mean'], 0)} ± {per[m]['time_std']:.0f} s"

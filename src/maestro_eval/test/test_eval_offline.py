@@ -95,6 +95,7 @@ def test_report_tables_and_figures(tmp_path: Path) -> None:
     md = write_report(tmp_path).read_text()
     assert "75.0 ± 25.0 (n=2)" in md and (tmp_path / "figures" / "trial_grid.png").stat().st_size > 1000
     assert "50% / 30 ± 0 s" in md and "1 planned trials not run" in md and "- never_ran" in md
+    assert "| never_ran | not run | not run |" in md
     assert "| grasp | 6 | 0 | 2 | 4 |" in md
     page = (tmp_path / "report.html").read_text()
     assert "<th>task</th>" in page and '<img alt="trial grid" src="figures/trial_grid.png">' in page

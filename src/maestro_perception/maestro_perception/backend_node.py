@@ -457,6 +457,7 @@ class PerceptionBackend(LifecycleNode):
         g.support_plane = [float(v) for v in shape.plane.coefficients]
         res.geometry = g
         self._with_centers(frame, [det])
+        det.keypoints += self._hinge_axis_keypoints(frame, det, pts)
         res.keypoints = [keypoint_msg(k) for k in det.keypoints]
         ann = Annotator(annotate_detections(frame.rgb, [det], title=f"{self.backend_name}: geometry of '{label}'"))
         intr = frame.intrinsics()
@@ -490,6 +491,38 @@ class PerceptionBackend(LifecycleNode):
         res.annotated_image = self._image_msg(annotate_detections(frame.rgb, [], points=[k for k in pts if k.score > 0],
                                                                   title=title), frame)
         self._publish_markers([], [k for k in pts if k.score > 0], None)
+
+    def _hinge_axis_keypoints(self, frame: Frame, door: Detection2D, door_points: np.ndarray) -> list[Keypoint2D]:
+        """``hinge_axis_bottom``/``hinge_axis_top`` of a door that has a ``hinge`` keypoint and a visible handle/knob.
+
+        The axis comes from :func:`geometry.hinge_axis_from_door` (door cloud + hinge + nearest handle keypoint or
+        centre); its ends span the door points along it. Empty when there is no hinge keypoint or no handle.
+        """
+        hinge = next((k for k in door.keypoints if k.name == "hinge" and k.position is not None), None)
+        if hinge is None or len(door_points) < 10:
+            return []
+        handles = [d for d in self.detect(frame, ["handle", "knob"], 0.0)
+                   if label_matches(d.label, ["handle", "knob"]) and d.instance_id != door.instance_id]
+        self._with_centers(frame, handles)
+        spots = [next((k.position for k in d.keypoints if k.name == "grasp" and k.position is not None), d.center_3d)
+                 for d in handles]
+        spots = [np.asarray(p) for p in spots if p is not None]
+        if not spots:
+            return []
+        handle = min(spots, key=lambda p: float(np.linalg.norm(p - hinge.position)))
+        try:
+            point, axis, _ = geo.hinge_axis_from_door(door_points, hinge.position, handle)
+        except ValueError:
+            return []
+        along = (door_points - point) @ axis
+        ends = [point + float(along.min()) * axis, point + float(along.max()) * axis]
+        intr = frame.intrinsics()
+        uv = [(float("nan"), float("nan"))] * 2
+        if intr is not None:
+            cam = cl.transform_points(np.linalg.inv(self.camera_pose(frame)), np.array(ends))
+            uv = [(float(u), float(v)) for u, v in cl.project_points(cam, intr)[0]]
+        return [Keypoint2D(name, u, v, hinge.score, end)
+                for name, (u, v), end in zip(("hinge_axis_bottom", "hinge_axis_top"), uv, ends, strict=True)]
 
     def _handle_capture_images(self, req: CaptureImages.Request, res: CaptureImages.Response) -> None:
         names = [c.strip() for c in req.cameras if c.strip()] or list(self.camera_names)

@@ -596,16 +596,24 @@ class ControlNode(LifecycleNode):
                                                   "target")
                 path = cart.q
             else:
-                if req.avoid_collisions:
-                    self._update_scene(q0)
+                stamps = [time.monotonic()]
+                n_pts = self._update_scene(q0) if req.avoid_collisions else 0
+                stamps.append(time.monotonic())
                 q_goal = self._solve_ik(target, q0, pos_tol, rot_tol, req.ignore_orientation,
                                         self._plan_checker(req.avoid_collisions))
+                stamps.append(time.monotonic())
                 fb.phase = "planning"
                 gh.publish_feedback(fb)
                 path = self._plan_path(q0, q_goal, req.avoid_collisions, motion, deadline - time.monotonic())
+                stamps.append(time.monotonic())
             checked = req.mode == MoveToPose.Goal.PLANNED or (req.avoid_collisions and self.p_cartesian_check)
             traj = self._timed(path, scaling, self._plan_checker(req.avoid_collisions) if checked else None)
             result.planning_time = float(time.monotonic() - t_plan)
+            if req.mode == MoveToPose.Goal.PLANNED:
+                d = np.diff(stamps + [time.monotonic()])
+                self.get_logger().info(f"planned in {result.planning_time:.2f} s: scene {d[0]:.2f} s ({n_pts} "
+                                       f"voxels), IK {d[1]:.2f} s, RRTConnect {d[2]:.2f} s ({len(path)} waypoints), "
+                                       f"time parameterisation {d[3]:.2f} s")
             fb.phase = "executing"
 
             def progress(p: float) -> None:

@@ -211,6 +211,19 @@ def _reset(live: Live, task: str) -> None:
     assert res.error_code == 0, res.error_msg
 
 
+def _wait_new_depth_frames(live: Live, n: int = 2) -> None:
+    """Wait until the control node has received ``n`` more depth images (after a reset: frames of the new scene)."""
+    seen: list[Any] = []
+
+    def arrived() -> bool:
+        d = live.control._depth
+        if d is not None and (not seen or d[0] is not seen[-1]):
+            seen.append(d[0])
+        return len(seen) > n
+
+    assert wait_for(arrived, 30.0), "the control node received no new depth images"
+
+
 def _tcp_positions(live: Live, t0: float) -> np.ndarray:
     """(x, y, z) of the TCP in the arm base frame at every joint state recorded since sim time ``t0``."""
     kin = live.control.model.kin
@@ -229,6 +242,7 @@ def test_move_around_an_obstacle_box_without_contact(franka: Live) -> None:
     assert wait_for(lambda: franka.control._depth is not None, 30.0), "no depth image reached the control node"
     _reset(franka, "rotate_cube")
     try:
+        _wait_new_depth_frames(franka)  # the scene cloud must show the cube, not the previous task's objects
         opened = Gripper.Goal()
         opened.command = Gripper.Goal.OPEN  # also drops an object the control node still counts as held
         opened.timeout = 30.0

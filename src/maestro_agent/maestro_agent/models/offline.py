@@ -345,9 +345,11 @@ def _grasp_kw(params: dict[str, Any] | None) -> str:
 
 
 def mobile_reach(attempt: int) -> float:
-    """Stand-off (m, base centre to object) of a mobile pick: 0.45 first, 5 cm closer on each retry (an arm on a
-    legged base reaches the floor only just in front of it), at least 0.35."""
-    return max(0.35, 0.45 - 0.05 * (max(1, attempt) - 1))
+    """Stand-off (m, base centre to object) of a mobile pick: 0.45 m, the reach the Go2-W + PiPER oracle uses.
+
+    (Coming closer on retries was tried: move_base refuses goals nearer than ~0.45 m, the object itself being an
+    obstacle in the head camera's view, so every attempt keeps the same stand-off.)"""
+    return 0.45
 
 
 def _pick_place(obj: str, approach: str, place: str = "", target: str = "", mobile: bool = False,

@@ -91,8 +91,17 @@ def init_ray(address: str, workers: int) -> Any:
         from ray._private import ray_constants
 
         ray_constants.ENABLE_RAY_CLUSTER = False  # ray was imported before the switch above was set
-        ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1", num_cpus=max(1, workers),
-                 object_store_memory=200 * 1024 * 1024, log_to_driver=False, configure_logging=False)
+        for attempt in range(3):  # Ray gives its raylet a fixed 30 s to register: not always enough on a loaded CPU
+            try:
+                ray.init(address="local", include_dashboard=False, _node_ip_address="127.0.0.1",
+                         num_cpus=max(1, workers), object_store_memory=200 * 1024 * 1024, log_to_driver=False,
+                         configure_logging=False)
+                break
+            except Exception as exc:  # Ray raises a bare Exception for the start-up timeout
+                ray.shutdown()
+                if attempt == 2 or "timed out during startup" not in str(exc):
+                    raise RuntimeError(f"could not start a local Ray instance: {exc}") from exc
+                print(f"[eval] local Ray did not start in time (attempt {attempt + 1}/3), retrying", flush=True)
         bad = non_loopback(ray_listeners())
         if bad:
             ray.shutdown()

@@ -172,3 +172,15 @@ def test_free_text_and_bad_history_lines_fall_back_to_defaults() -> None:
     clauses = parse_instruction(PICK)
     assert generate_step_code(clauses, 0, params=p) == generate_step_code(clauses, 0, params={**DEFAULTS,
                                                                                              "open_angle": 120.0})
+
+
+def test_more_retries_from_the_history_allow_a_fourth_attempt() -> None:
+    world = fake_tools.tabletop()
+    world.failing_candidates = {0, 1, 2}  # every grasp fails: attempts run out
+    base = _trial(world, PICK, [])
+    assert [s.verdict for s in base][-1] == "FAILED" and len(base) == 4  # plan + 3 attempts
+    more = json.dumps({"reflector": "offline-rules/1", "params": {**DEFAULTS, "retries": 4}})
+    world2 = fake_tools.tabletop()
+    world2.failing_candidates = {0, 1, 2}
+    longer = _trial(world2, PICK, [more])
+    assert [s.verdict for s in longer] == ["CONTINUE", "RETRY", "RETRY", "RETRY", "FAILED"]

@@ -134,6 +134,7 @@ class SpinningExecutor:
         rclpy_compat.apply()
         self.error: BaseException | None = None
         self.executor = MultiThreadedExecutor(num_threads=threads, context=context)
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._spin, daemon=True)
         self._thread.start()
 
@@ -141,11 +142,16 @@ class SpinningExecutor:
         from rclpy.executors import ExternalShutdownException
 
         try:
-            self.executor.spin()
+            # spin_once with a timeout instead of spin(): close() stops this loop *before* it shuts the executor's
+            # thread pool down, so no callback is dispatched to a pool that is gone ("cannot schedule new futures
+            # after shutdown", which ended the spin thread during teardown)
+            while not self._stop.is_set():
+                self.executor.spin_once(timeout_sec=0.1)
         except ExternalShutdownException:
             pass
         except BaseException as exc:  # kept; close() re-raises it in the test thread
-            self.error = exc
+            if not self._stop.is_set():
+                self.error = exc
 
     def alive(self) -> bool:
         """True while the spin thread runs."""
@@ -157,10 +163,14 @@ class SpinningExecutor:
         return node
 
     def close(self) -> None:
-        """Stop spinning and destroy the nodes (executors are shut down before rclpy.shutdown)."""
+        """Stop spinning, wait for running callbacks, destroy the nodes (all before rclpy.shutdown).
+
+        Raises RuntimeError when the spin thread had died before ``close()``: the test's futures could not complete.
+        """
         nodes = list(self.executor.get_nodes())
+        self._stop.set()
+        self._thread.join(timeout=10.0)
         self.executor.shutdown(timeout_sec=2.0)
-        self._thread.join(timeout=5.0)
         for node in nodes:
             node.destroy_node()
         if self.error is not None:

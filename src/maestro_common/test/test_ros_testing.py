@@ -3,8 +3,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-from maestro_common.ros_testing import DOMAIN_COUNT, claim_domain, isolated_domain_id, ros_test_env
+from rclpy.node import Node
+
+from maestro_common.ros_testing import (
+    DOMAIN_COUNT,
+    SpinningExecutor,
+    claim_domain,
+    isolated_domain_id,
+    ros_test_env,
+    unique_name,
+    wait_for,
+)
 
 
 def test_two_claims_from_the_same_start_get_different_domains(tmp_path: Path) -> None:
@@ -40,3 +51,15 @@ def test_this_process_and_its_children_use_the_claimed_domain() -> None:
     env = ros_test_env()
     assert env["ROS_DOMAIN_ID"] == env["MAESTRO_TEST_DOMAIN_ID"] == str(domain)
     assert env["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
+
+
+def test_closing_a_busy_executor_never_reports_a_teardown_error(ros_context: Any) -> None:
+    # a timer firing at 1 kHz keeps the spin thread dispatching callbacks while close() shuts the pool down
+    for _ in range(15):
+        ex = SpinningExecutor(ros_context, threads=2)
+        node = ex.add(Node(unique_name("busy"), context=ros_context))
+        ticks: list[int] = []
+        node.create_timer(0.001, lambda t=ticks: t.append(1))
+        assert wait_for(lambda t=ticks: len(t) > 5, 10.0)
+        ex.close()  # raises if the spin thread died (e.g. "cannot schedule new futures after shutdown")
+        assert not ex.alive()

@@ -46,7 +46,7 @@ class Harness:
                              reliability=ReliabilityPolicy.RELIABLE)
         self.estop_pub = self.client.create_publisher(Bool, "/estop", latched)
         for c in self.clients.values():
-            assert c.wait_for_server(timeout_sec=15.0)
+            assert c.wait_for_server(timeout_sec=60.0)  # DDS discovery took > 15 s once at load average 42
         assert wait_for(lambda: self.control.js.has(arm["joint_names"]), 15.0)
 
     def send(self, name: str, goal: Any) -> Any:
@@ -108,6 +108,10 @@ def _joints(q: list[float], scaling: float = 1.0, plan: bool = False) -> MoveJoi
     return g
 
 
+# Residual flake under CPU starvation, not a race: at load average 35-55 on 2 cores (test-infra runs, 2026-11-25) the
+# CARTESIAN move took > 30 s (no result in time) and once the settled joint error was 0.0096 (> 1e-3 after the
+# node's 0.5 s settle window). The rclpy races that lost goal responses are fixed in maestro_common.rclpy_compat.
+@pytest.mark.flaky(reruns=2)
 def test_move_joints_and_move_to_pose_reach_their_targets(h: Harness) -> None:
     target = list(np.array(HOME) + [0.3, 0.2, 0.0, 0.2, 0.0, -0.2, 0.1])
     res = h.result(h.send("move_joints", _joints(target)))
@@ -163,9 +167,9 @@ def test_bad_requests_get_codes_and_the_node_keeps_serving(h: Harness) -> None:
 def test_cancel_stops_the_arm_quickly(h: Harness) -> None:
     far = list(np.array(HOME) + [1.0, 0.4, 0.8, 0.6, 1.0, 0.5, 1.0])
     handle = h.send("move_joints", _joints(far, scaling=0.2))
-    time.sleep(0.6)
-    q_before = h.fake.q.copy()
-    assert np.max(np.abs(q_before - HOME)) > 0.01  # moving
+    # moving (not a fixed 0.6 s: at load average 42 the arm had not started 0.6 s after the goal was accepted)
+    assert wait_for(lambda: np.max(np.abs(h.fake.q - HOME)) > 0.01, 20.0)
+    time.sleep(0.2)
     t0 = time.monotonic()
     handle.cancel_goal_async()
     res = h.result(handle)
@@ -215,6 +219,8 @@ def test_stop_service_ends_a_motion(h: Harness) -> None:
     assert res.error_code == CANCELLED and "stop" in res.error_msg
 
 
+# Residual flake under CPU starvation: FollowCartesianPath took > 30 s at load average 44 on 2 cores (2026-11-25).
+@pytest.mark.flaky(reruns=2)
 def test_cartesian_path_fraction(h: Harness) -> None:
     state = h.call(GetRobotState, "/control/get_robot_state").state
     start = state.ee_pose

@@ -134,3 +134,15 @@ def test_fast_paths_agree_with_brute_force(panda_checker: CollisionChecker, pand
     uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
     expected = np.array([pts[inverse.reshape(-1) == k].mean(axis=0) for k in range(len(uniq))])
     assert np.allclose(voxel_downsample(pts, 0.05), expected)
+
+
+def test_scene_points_beyond_reach_are_dropped(panda_checker: CollisionChecker, panda: object) -> None:
+    """The reach bound covers every sphere of 500 random configurations; points beyond it never enter the scene."""
+    cc = panda_checker
+    rng = np.random.default_rng(5)
+    farthest = max(float(np.max(np.linalg.norm(c, axis=1) + r))
+                   for c, r in (cc.sphere_centres(panda.random_q(rng)) for _ in range(500)))
+    assert farthest <= cc.reach < farthest + 0.5
+    wall = np.array([[3.0, y, z] for y in np.linspace(-1, 1, 50) for z in np.linspace(0, 1, 20)])
+    near = np.array([[0.5, 0.0, 0.2]])
+    assert cc.set_scene(np.vstack([wall, near]), None) == 1

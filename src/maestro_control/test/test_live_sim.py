@@ -114,8 +114,10 @@ def _in_base(live: Live, obj: Any) -> np.ndarray:
     return (t @ np.array([p.x, p.y, p.z, 1.0]))[:3]
 
 
-def _pose_goal(xyz: np.ndarray, mode: int, avoid: bool = True, scaling: float = 0.6) -> MoveToPose.Goal:
+def _pose_goal(xyz: np.ndarray, mode: int, avoid: bool = True, scaling: float = 0.6,
+               timeout: float = 0.0) -> MoveToPose.Goal:
     g = MoveToPose.Goal()
+    g.timeout = timeout
     g.target = PoseStamped()
     g.target.pose.position.x, g.target.pose.position.y, g.target.pose.position.z = (float(v) for v in xyz)
     o = g.target.pose.orientation
@@ -266,15 +268,18 @@ def test_move_around_an_obstacle_box_without_contact(franka: Live) -> None:
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         try:
-            res = franka.run("move_to_pose", _pose_goal(a, MoveToPose.Goal.PLANNED))
+            # planning + execution budgets of 120 s: the default 30 s ran out at load average 40 (in-process sim)
+            res = franka.run("move_to_pose", _pose_goal(a, MoveToPose.Goal.PLANNED, timeout=120.0), timeout=180.0)
             assert res.error_code == 0, res.error_msg
             q_a = _latest(franka)[1]
-            res = franka.run("move_to_pose", _pose_goal(b, MoveToPose.Goal.CARTESIAN, scaling=0.3))
+            res = franka.run("move_to_pose", _pose_goal(b, MoveToPose.Goal.CARTESIAN, scaling=0.3, timeout=120.0),
+                             timeout=180.0)
             assert res.error_code == MoveToPose.Result.CARTESIAN_INCOMPLETE, res.error_msg
             assert "obstacle" in res.error_msg, res.error_msg
             assert np.max(np.abs(_latest(franka)[1] - q_a)) < 0.01, "the arm moved along the colliding line"
             t_start = _latest(franka)[0]
-            res = franka.run("move_to_pose", _pose_goal(b, MoveToPose.Goal.PLANNED, scaling=0.4))
+            res = franka.run("move_to_pose", _pose_goal(b, MoveToPose.Goal.PLANNED, scaling=0.4, timeout=120.0),
+                             timeout=180.0)
             assert res.error_code == 0, res.error_msg
             assert res.position_error < 0.01, res.position_error
             time.sleep(0.3)

@@ -40,6 +40,7 @@ from maestro_interfaces.srv import (
     PointTo,
     QuerySemanticMap,
     Segment,
+    TrackKeypoints,
 )
 from maestro_perception import cloud as cl
 from maestro_perception import geometry as geo
@@ -62,11 +63,6 @@ from maestro_perception.results import Detection2D, Keypoint2D, label_matches
 from maestro_perception.semantic_map import SemanticMap
 from maestro_perception.tracking_service import KeypointTracks
 
-try:  # TODO(lead): add TrackKeypoints.srv to maestro_interfaces (proposed text in maestro_perception.tracking_service)
-    from maestro_interfaces.srv import TrackKeypoints
-except ImportError:  # not in this build of maestro_interfaces: /perception/track_keypoints is not served
-    TrackKeypoints = None
-
 SERVICES = {
     "detect_objects": DetectObjects,
     "segment": Segment,
@@ -75,9 +71,8 @@ SERVICES = {
     "get_object_geometry": GetObjectGeometry,
     "capture_images": CaptureImages,
     "query_semantic_map": QuerySemanticMap,
+    "track_keypoints": TrackKeypoints,
 }
-if TrackKeypoints is not None:
-    SERVICES["track_keypoints"] = TrackKeypoints
 
 
 class PerceptionBackend(LifecycleNode):

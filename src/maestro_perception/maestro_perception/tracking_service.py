@@ -6,26 +6,7 @@ KeypointTracker` to the newest image (pyramidal Lucas-Kanade with a forward-back
 ``redetect_every`` calls or whenever a point was lost, asks the backend again and re-anchors the points it finds.
 No ROS inside; the node side is ``PerceptionBackend._handle_track_keypoints``.
 
-The service interface is not in maestro_interfaces yet (TODO(lead): add it; the node serves
-``/perception/track_keypoints`` as soon as ``maestro_interfaces.srv.TrackKeypoints`` exists). Proposed
-``TrackKeypoints.srv``::
-
-    # Follow named keypoints across camera frames: optical flow between calls, re-anchored by the detector.
-    string camera            # camera name; "" = main camera
-    string[] queries         # parts to track, as for PointTo; they start the camera's track on its first call or
-                             # with reset; empty = continue the current track
-    bool reset               # drop the camera's track and start again from queries
-    int32 redetect_every 5   # re-ground the queries every this many calls (0 = only when a point is lost)
-    ---
-    uint16 NO_IMAGE = 102
-    uint16 NOT_UNDERSTOOD = 103     # a query could not be grounded when the track started
-    std_msgs/Header header          # 3D positions are in this frame (robot base frame)
-    Keypoint[] points               # one per tracked keypoint (name = query); score 0 = lost on this call
-    bool[] redetected               # per point: re-anchored by the detector on this call
-    sensor_msgs/Image annotated_image  # rgb8 with the points drawn
-    string backend
-    uint16 error_code
-    string error_msg
+The interface is ``maestro_interfaces/srv/TrackKeypoints.srv``, served as ``/perception/track_keypoints``.
 """
 from __future__ import annotations
 

@@ -1,13 +1,7 @@
-"""KeypointTracks (flow + re-detection per camera) and the backend's TrackKeypoints handler.
-
-The handler is exercised directly with plain request/response objects: ``TrackKeypoints.srv`` is not in
-maestro_interfaces yet (see maestro_perception.tracking_service), so no ROS service can be called.
-"""
-from types import SimpleNamespace
-
+"""KeypointTracks (flow + re-detection per camera) and the backend's /perception/track_keypoints service."""
 import numpy as np
 import pytest
-from perception_fakes import activate
+from perception_fakes import activate, call
 from scipy import ndimage
 
 from maestro_perception.errors import InvalidArgument, NotUnderstood
@@ -76,32 +70,32 @@ def test_lost_point_triggers_redetection_and_errors_are_typed():
         tracks.step("wrist", img, [], False, det, redetect_every=-1)
 
 
-def test_backend_handler_tracks_a_ball_with_3d_positions(spinning, ros_context, fake_sim):
+def test_track_keypoints_service_tracks_a_ball_with_3d_positions(spinning, ros_context, fake_sim, client_node):
     from rclpy.parameter import Parameter
 
     from maestro_common.ros_testing import unique_name
+    from maestro_interfaces.srv import TrackKeypoints
     from maestro_perception.sim_gt_node import SimGtBackend
 
     node = spinning.add(SimGtBackend(unique_name("sim_gt"), context=ros_context, parameter_overrides=[
         Parameter("profile", value=""), Parameter("cameras", value="front"),
         Parameter("base_frame", value="panda_link0"), Parameter("image_wait", value=2.0)]))
     activate(node)
-    handler = node._wrap(node._handle_track_keypoints)
 
-    def call(**kw):
-        req = SimpleNamespace(camera="front", queries=[], reset=False, redetect_every=2)
+    def track(**kw):
+        req = TrackKeypoints.Request(camera="front", queries=[], reset=False, redetect_every=2)
         for k, v in kw.items():
             setattr(req, k, v)
-        return handler(req, SimpleNamespace())
+        return call(client_node, TrackKeypoints, "/perception/track_keypoints", req)
 
-    res = call(queries=["tennis ball", "rim of the bowl"])
+    res = track(queries=["tennis ball", "rim of the bowl"])
     assert res.error_code == 0, res.error_msg
     assert [p.name for p in res.points] == ["tennis ball", "rim of the bowl"] and all(res.redetected)
     assert all(p.has_position for p in res.points) and res.annotated_image.width > 0
     first = res.points[0]
-    res = call()  # the fake sim's image is static: flow keeps the points in place
+    res = track()  # the fake sim's image is static: flow keeps the points in place
     assert res.error_code == 0 and not any(res.redetected)
     assert abs(res.points[0].u - first.u) < 0.5 and abs(res.points[0].v - first.v) < 0.5
-    assert call().redetected == [True, True]  # due every 2nd call
-    assert call(camera="nope").error_code == 3  # NOT_FOUND: unknown camera
-    assert call(camera="front", queries=["a unicorn"], reset=True).error_code == 103  # NOT_UNDERSTOOD
+    assert list(track().redetected) == [True, True]  # due every 2nd call
+    assert track(camera="nope").error_code == 3  # NOT_FOUND: unknown camera
+    assert track(camera="front", queries=["a unicorn"], reset=True).error_code == 103  # NOT_UNDERSTOOD

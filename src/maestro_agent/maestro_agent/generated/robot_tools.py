@@ -332,6 +332,42 @@ def stop(timeout: float = 0.0) -> ToolResult:
     return _call_tool('stop', _args, timeout)
 stop.FIELDS = ()
 
+class TrackKeypoints:
+    """Constants of maestro_interfaces/srv/TrackKeypoints."""
+    NO_IMAGE = 102
+    NOT_UNDERSTOOD = 103
+
+
+def track_keypoints(camera: str = '', queries: list[str] | None = None, reset: bool = False, redetect_every: int = 5, timeout: float = 0.0) -> ToolResult:
+    """Follow named keypoints across camera frames: optical flow between calls, re-anchored by the detector.
+
+    Args:
+        camera (str): camera name; "" = main camera
+        queries (list[str]): parts to track, as for PointTo; they start the camera's track on its first call or with
+        reset (bool): drop the camera's track and start again from queries
+        redetect_every (int): re-ground the queries every this many calls (0 = only when a point is lost)
+        timeout (float): seconds to wait for the answer (0 = 30)
+
+    Returns ToolResult (truthy iff error_code == 0) with fields:
+        header (dict): 3D positions are in this frame (robot base frame)
+        points (list[Keypoint]): one per tracked keypoint (name = query); score 0 = lost on this call
+        redetected (list[bool]): per point: re-anchored by the detector on this call
+        annotated_image (ImageRef): rgb8 with the points drawn
+        backend (str):
+        error_code (int): ToolError code: 0 NONE on success, else a common code (1-99) or one listed above
+        error_msg (str): what went wrong and what to try; empty on success
+
+    Error codes of this tool:
+        NO_IMAGE=102
+        NOT_UNDERSTOOD=103: a query could not be grounded when the track started
+    Common error codes: NONE=0 success, UNKNOWN=1, INVALID_ARGUMENT=2, NOT_FOUND=3, TIMEOUT=4, CANCELLED=5, UNAVAILABLE=6 (tool not on the ROS graph or not active), BUSY=7, UNKNOWN_FRAME=8, ESTOPPED=9.
+    """
+    _args = {'camera': camera, 'queries': queries, 'reset': reset, 'redetect_every': redetect_every}
+    return _call_tool('track_keypoints', _args, timeout)
+track_keypoints.NO_IMAGE = 102
+track_keypoints.NOT_UNDERSTOOD = 103
+track_keypoints.FIELDS = ("camera", "queries", "reset", "redetect_every")
+
 class FollowCartesianPath:
     """Constants of maestro_interfaces/action/FollowCartesianPath."""
     NO_IK_SOLUTION = 301
@@ -684,4 +720,4 @@ run_policy.UNKNOWN_POLICY = 501
 run_policy.POLICY_FAILED = 502
 run_policy.FIELDS = ("policy", "instruction", "duration", "max_steps")
 
-TOOLS = ('capture_images', 'detect_objects', 'get_object_cloud', 'get_object_geometry', 'get_robot_state', 'plan_grasps', 'point_to', 'query_semantic_map', 'segment', 'stop', 'follow_cartesian_path', 'gripper', 'move_base', 'move_joints', 'move_to_pose', 'run_policy')
+TOOLS = ('capture_images', 'detect_objects', 'get_object_cloud', 'get_object_geometry', 'get_robot_state', 'plan_grasps', 'point_to', 'query_semantic_map', 'segment', 'stop', 'track_keypoints', 'follow_cartesian_path', 'gripper', 'move_base', 'move_joints', 'move_to_pose', 'run_policy')

@@ -100,6 +100,12 @@ class Stop:
 
 def stop(timeout: float = 0.0) -> ToolResult: ...
 
+class TrackKeypoints:
+    NO_IMAGE: int
+    NOT_UNDERSTOOD: int
+
+def track_keypoints(camera: str = '', queries: list[str] | None = None, reset: bool = False, redetect_every: int = 5, timeout: float = 0.0) -> ToolResult: ...
+
 class FollowCartesianPath:
     NO_IK_SOLUTION: int
     PLANNING_FAILED: int

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from maestro_common.ros_testing import unique_name
 
 _spec = importlib.util.spec_from_file_location("fake_ros_tools", Path(__file__).with_name("fake_ros_tools.py"))
@@ -43,6 +45,9 @@ class _Model:
         return ""
 
 
+# Residual flake: `maestro tools --wait 1.5` starts a new DDS participant and lists what it discovered in 1.5 s;
+# at load average 15-20 on 2 cores (make test, 2026-11-25) that found no tools once. A fixed discovery window.
+@pytest.mark.flaky(reruns=2)
 def test_tools_and_task_commands(spinning: Any, ros_context: Any, tmp_path: Path) -> None:
     from rclpy.parameter import Parameter
 

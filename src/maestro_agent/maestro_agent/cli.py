@@ -90,15 +90,17 @@ def run_task(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     from rclpy.action import ActionClient
     from rclpy.executors import SingleThreadedExecutor
 
+    import maestro_common  # noqa: F401  (applies the rclpy ActionClient race fixes, see maestro_common.rclpy_compat)
     from maestro_interfaces.action import RunTask
 
     with rclpy.init():
         node = rclpy.create_node(f"maestro_task_cli_{os.getpid()}")
+        # the client exists before the executor spins: rclpy 9.1.2 can crash a spinning executor on a new client
+        client = ActionClient(node, RunTask, "/agent/run_task")
         executor = SingleThreadedExecutor()
         executor.add_node(node)
         spin = threading.Thread(target=executor.spin, daemon=True)
         spin.start()
-        client = ActionClient(node, RunTask, "/agent/run_task")
         try:
             if not client.wait_for_server(timeout_sec=args.server_timeout):
                 out.write(f"no agent on /agent/run_task after {args.server_timeout:g} s; start it with "

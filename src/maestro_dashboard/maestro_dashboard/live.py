@@ -18,6 +18,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import String
 
+import maestro_common  # noqa: F401  (applies the rclpy ActionClient race fixes, see maestro_common.rclpy_compat)
 from maestro_dashboard.trace import KNOWN_EVENTS, normalize_event
 
 Publish = Callable[[dict[str, Any]], None]

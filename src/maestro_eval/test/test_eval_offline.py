@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from maestro_eval.lerobot_export import load_episode, write_episode
+from maestro_eval.lerobot_export import camera_key, load_episode, write_episode
 from maestro_eval.report import summarize, tool_counts, write_report
 from maestro_eval.results import ResultsStore
 from maestro_eval.suite import Method, build_trials, parse_trials
@@ -125,6 +125,23 @@ def test_lerobot_episode_round_trip(tmp_path: Path) -> None:
     assert np.allclose(ep["observation.state"][5], [np.sin(0.5), np.cos(0.5)], atol=1e-3)
     meta = (tmp_path / "meta" / "episodes.jsonl").read_text()
     assert "tennis ball" in meta
+
+
+def test_lerobot_episode_video_follows_the_latest_frame(tmp_path: Path) -> None:
+    times = np.linspace(0.0, 2.0, 41)
+    states = np.stack([np.sin(times), np.cos(times)], axis=1)
+    # three camera frames (red, green, blue) at 0, 0.8 and 1.4 s: steps before 0.8 s show red, and so on
+    colours = [(220, 30, 30), (30, 220, 30), (30, 30, 220)]
+    frames = [np.full((48, 64, 3), c, np.uint8) for c in colours]
+    (tmp_path / "meta").mkdir()
+    key = camera_key("/front/image_raw")
+    assert key == "observation.images.front"
+    write_episode(tmp_path, 0, "Put the tennis ball into the bowl.", times, states, fps=10.0,
+                  cameras={key: (np.array([0.0, 0.8, 1.4]), frames)})
+    video = load_episode(tmp_path, 0)[key]
+    assert video.shape == (20, 48, 64, 3)
+    dominant = [int(np.argmax(f.reshape(-1, 3).mean(axis=0))) for f in video]
+    assert dominant == [0] * 8 + [1] * 6 + [2] * 6
 
 
 def test_cli_actions_and_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

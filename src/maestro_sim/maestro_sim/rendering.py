@@ -61,6 +61,7 @@ class SceneRenderer:
     def __init__(self, world: World, max_geom: int = 2000, shadows: bool = False) -> None:
         self.model = world.model
         self.geom_instance = world.geom_instance
+        self.flex_instance = world.flex_instance
         cams = list(world.cameras.values())
         width = max(c.width for c in cams)
         height = max(c.height for c in cams)
@@ -123,11 +124,15 @@ class SceneRenderer:
             flags[seg_flag], flags[id_flag] = old_seg, old_id
         lut = b.lut
         lut.fill(-1)
-        geom_type = int(mujoco.mjtObj.mjOBJ_GEOM)
+        geom_type, flex_type = int(mujoco.mjtObj.mjOBJ_GEOM), int(mujoco.mjtObj.mjOBJ_FLEX)
         for i in range(b.scene.ngeom):
             g = b.scene.geoms[i]
-            if g.segid >= 0 and g.objtype == geom_type and 0 <= g.objid < len(self.geom_instance):
+            if g.segid < 0:
+                continue
+            if g.objtype == geom_type and 0 <= g.objid < len(self.geom_instance):
                 lut[g.segid + 1] = self.geom_instance[g.objid]
+            elif g.objtype == flex_type and 0 <= g.objid < len(self.flex_instance):
+                lut[g.segid + 1] = self.flex_instance[g.objid]  # cloth: one scene geom for the whole flex
         flipped = b.raw_seg[::-1]
         np.copyto(b.seg_code, flipped[:, :, 2], casting="unsafe")
         np.left_shift(b.seg_code, 8, out=b.seg_code)

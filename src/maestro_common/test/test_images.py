@@ -1,6 +1,7 @@
 """Image conversion is exact for every encoding, honours step padding and byte order, and rejects bad input."""
 import numpy as np
 import pytest
+from sensor_msgs.msg import Image
 
 from maestro_common.images import ENCODINGS, ImageConversionError, image_to_numpy, numpy_to_image
 
@@ -40,6 +41,18 @@ def test_big_endian_data_is_swapped() -> None:
     msg.is_bigendian = True
     msg.data = arr.astype(">f4").tobytes()
     assert np.array_equal(image_to_numpy(msg), arr)
+
+
+def test_result_owns_its_pixels_and_plain_int_lists_work() -> None:
+    arr = np.arange(24, dtype=np.uint16).reshape(3, 8)
+    msg = numpy_to_image(arr, "16UC1")
+    back = image_to_numpy(msg)
+    assert back.flags.writeable and back.flags.c_contiguous and back.dtype.isnative
+    back[0, 0] = 999  # writing the result must not touch the message's buffer
+    assert np.array_equal(image_to_numpy(msg), arr)
+    mono = Image(height=1, width=3, encoding="mono8", step=3)
+    mono.data = [1, 2, 3]
+    assert image_to_numpy(mono).tolist() == [[1, 2, 3]]
 
 
 def test_bad_inputs_raise_clear_errors() -> None:

@@ -30,6 +30,7 @@ from maestro_perception.train import (
     PERTURBATIONS,
     TABLETOP_TASKS,
     coarse_label,
+    load_class_table,
     write_dataset_yaml,
     yolo_seg_lines,
 )
@@ -85,11 +86,8 @@ def render_in_process(out: Path, samples: int, seed: int = 0, val_fraction: floa
     for split in ("train", "val"):
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
         (out / "labels" / split).mkdir(parents=True, exist_ok=True)
-    names: dict[str, int] = {}
+    names = load_class_table(names_from, out / "names.json")
     names_file = out / "names.json"
-    for src in (names_from, names_file):
-        if src is not None and Path(src).exists():
-            names.update({k: v for k, v in json.loads(Path(src).read_text()).items() if k not in names})
     written = 0
     for i in range(samples):
         task = rng.choice(tasks)

@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["align_classes", "coarse_label", "evaluate", "fit", "main", "mask_polygons", "merge_polygons", "render",
-           "write_dataset_yaml", "yolo_seg_lines"]
+__all__ = ["align_classes", "coarse_label", "evaluate", "fit", "load_class_table", "main", "mask_polygons",
+           "merge_polygons", "render", "restrict_classes", "write_dataset_yaml", "yolo_seg_lines"]
 
 TABLETOP_TASKS = ["put_ball_in_bowl", "rotate_cube", "hang_mug", "cut_banana", "clean_table_by_size",
                   "erase_then_stack", "open_cabinet", "fold_towel"]
@@ -183,11 +183,8 @@ def render(out: Path, samples: int, seed: int = 0, val_fraction: float = 0.15, s
     for split in ("train", "val"):
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
         (out / "labels" / split).mkdir(parents=True, exist_ok=True)
-    names: dict[str, int] = {}
+    names = load_class_table(names_from, out / "names.json")
     names_file = out / "names.json"
-    for src in (names_from, names_file):
-        if src is not None and Path(src).exists():
-            names.update({k: v for k, v in json.loads(Path(src).read_text()).items() if k not in names})
     ctx = Context()
     rclpy.init(context=ctx)
     node = rclpy.create_node(f"maestro_dataset_renderer_{os.getpid()}", context=ctx)
@@ -279,6 +276,48 @@ def render(out: Path, samples: int, seed: int = 0, val_fraction: float = 0.15, s
     yaml_path = write_dataset_yaml(out, names)
     print(f"wrote {written} images with {len(names)} classes to {out}")
     return yaml_path
+
+
+def load_class_table(*files: Path | None) -> dict[str, int]:
+    """Class name -> id from ``names.json`` files, earlier files winning; a dataset's ``{name: id}`` and fit's
+    ``{id: name}`` (written beside the weights) are both understood."""
+    names: dict[str, int] = {}
+    for src in files:
+        if src is None or not Path(src).exists():
+            continue
+        table = json.loads(Path(src).read_text())
+        if table and all(str(k).isdigit() for k in table):
+            table = {str(v): int(k) for k, v in table.items()}
+        names.update({k: int(v) for k, v in table.items() if k not in names})
+    return names
+
+
+def restrict_classes(dataset: Path, names_file: Path) -> int:
+    """Set aside (to ``<dataset>_unknown_classes/``) every image whose labels use a class missing from ``names_file``.
+
+    Fine-tuning keeps the detection head only when the class table is unchanged, and dropping just the unknown object
+    from a label would teach the model that it is background; so the whole image goes. The dataset's ``names.json``
+    and ``dataset.yaml`` become ``names_file``'s table. Returns the number of images set aside.
+    """
+    keep = load_class_table(names_file)
+    own = load_class_table(dataset / "names.json")
+    unknown = {i for name, i in own.items() if keep.get(name) != i}
+    aside = dataset.parent / f"{dataset.name}_unknown_classes"
+    moved = 0
+    for txt in sorted((dataset / "labels").glob("*/*.txt")):
+        if not any(int(r.split()[0]) in unknown for r in txt.read_text().splitlines() if r.strip()):
+            continue
+        split = txt.parent.name
+        for src, kind in ((dataset / "images" / split / f"{txt.stem}.jpg", "images"), (txt, "labels")):
+            if src.exists():
+                (aside / kind / split).mkdir(parents=True, exist_ok=True)
+                src.rename(aside / kind / split / src.name)
+        moved += 1
+    (dataset / "names.json").write_text(json.dumps(keep, indent=1))
+    write_dataset_yaml(dataset, keep)
+    for cache in (dataset / "labels").glob("*.cache"):
+        cache.unlink()
+    return moved
 
 
 def write_dataset_yaml(out: Path, names: dict[str, int]) -> Path:

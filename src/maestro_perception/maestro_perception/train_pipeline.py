@@ -1,11 +1,16 @@
 """``maestro perception train --sim``: the whole detector recipe in one command, across two venvs.
 
-1. **render** (this process, the main venv with ROS + the simulator): a domain-randomised training set from the
-   tabletop tasks (and ``--mobile-samples`` resets of the Go2-W + PiPER tasks), then a held-out set from other seeds;
-   ``maestro_sim``'s ``sim_node`` is started as a subprocess on a private ROS domain (loopback only).
+1. **render** (this process, the main venv with the simulator): a domain-randomised training set from the
+   tabletop tasks (and ``--mobile-samples`` scenes of the Go2-W + PiPER tasks), then a held-out set from other seeds.
+   ``--render in-process`` (default) builds the scenes with ``maestro_sim`` directly and moves the arm/base to random
+   viewpoints (:mod:`maestro_perception.sim_render`); ``--render ros`` drives ``maestro_sim``'s ``sim_node``, started
+   as a subprocess on a private ROS domain (loopback only). The ``base`` scenes are left out by default
+   (``--perturbations``): they do not change with the seed, and the recall benchmark scores them, so they stay unseen.
 2. **fit** (a subprocess in the training venv ``.venv-train``, made by ``scripts/setup_training.sh``: ultralytics +
    torch 2.14.1/torchvision 0.29.1, which cannot live beside the main venv's CPU torch 2.13): ``yolo11n-seg`` from its
-   yaml (no pretrained weights, fully offline), ``nice -n 19``, ONNX export, ultralytics val on both sets.
+   yaml (no pretrained weights, fully offline) or fine-tuned from ``--init`` weights, ``nice -n 19``, ONNX export,
+   ultralytics val on both sets. With ``--init``, the class ids are the init model's (its ``names.json``) and images
+   showing classes it does not have are set aside, so the detection head is kept.
 3. **ship** (``--ship``): copy ``best.onnx`` and a model card (class names, metrics, the command) into
    ``src/maestro_perception/models/`` as the default weights of the ``yolo`` backend.
 """
@@ -21,7 +26,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["SHIPPED_CARD", "SHIPPED_MODEL", "add_train_arguments", "repo_root", "run_train", "training_python"]
+__all__ = ["SHIPPED_CARD", "SHIPPED_MODEL", "add_train_arguments", "init_names", "repo_root", "run_train", "training_python"]
 
 SHIPPED_MODEL = "maestro_sim_yolo11n_seg.onnx"
 SHIPPED_CARD = "maestro_sim_yolo11n_seg.json"
@@ -52,6 +57,15 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--heldout-samples", type=int, default=30, help="tabletop resets of the held-out set")
     p.add_argument("--heldout-mobile-samples", type=int, default=10, help="mobile resets of the held-out set")
     p.add_argument("--seed", type=int, default=0, help="training scenes' seed; the held-out set uses seed + 1000")
+    p.add_argument("--render", choices=("in-process", "ros"), default="in-process",
+                   help="build scenes with maestro_sim in this process (fast, random viewpoints) or drive sim_node")
+    p.add_argument("--perturbations", default="visual,visual,pose,new_object",
+                   help="STAR-Gen axes to sample (repeats weight them); base is left out so its scenes stay unseen")
+    p.add_argument("--viewpoint-fraction", type=float, default=0.5,
+                   help="in-process: share of scenes rendered with the arm (and mobile base) moved")
+    p.add_argument("--init", type=Path, default=None,
+                   help="fine-tune these .pt weights (their names.json beside them fixes the class ids)")
+    p.add_argument("--lr0", type=float, default=0.002, help="AdamW learning rate (0.001 suits a fine-tune)")
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--hours", type=float, default=0.0, help="train for this wall time instead of --epochs")
     p.add_argument("--imgsz", type=int, default=320)
@@ -60,22 +74,44 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ship", action="store_true", help="copy the result into src/maestro_perception/models/")
 
 
-def _render(args: argparse.Namespace) -> tuple[Path, Path]:
-    from maestro_perception.train import align_classes, render
+def init_names(init: Path) -> Path:
+    """The ``names.json`` (class id -> name) that ``fit`` wrote beside the ``--init`` weights."""
+    names = Path(init).resolve().parent / "names.json"
+    if not names.is_file():
+        raise FileNotFoundError(f"{names} not found: --init needs the names.json that fit writes beside best.pt")
+    return names
 
-    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-    # a private domain: the sim started here must not answer (or disturb) a stack running on this machine
-    os.environ["ROS_DOMAIN_ID"] = str(random.Random().randint(101, 200))
+
+def _render(args: argparse.Namespace) -> tuple[Path, Path]:
+    from maestro_perception.train import align_classes, render, restrict_classes
+
     ds, held = args.out / "dataset", args.out / "heldout"
-    common = {"start_sim": True, "max_side": args.imgsz}
-    data = render(ds, args.samples, args.seed, embodiment="franka", **common)
+    perts = [p for p in args.perturbations.split(",") if p] or None
+    common: dict = {"max_side": args.imgsz, "perturbations": perts}
+    if args.render == "ros":
+        os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+        # a private domain: the sim started here must not answer (or disturb) a stack running on this machine
+        os.environ["ROS_DOMAIN_ID"] = str(random.Random().randint(101, 200))
+        render_fn = render
+        common["start_sim"] = True
+    else:
+        from maestro_perception.sim_render import render_in_process
+
+        render_fn = render_in_process
+        common["viewpoint_fraction"] = args.viewpoint_fraction
+    names_from = init_names(args.init) if args.init is not None else None
+    data = render_fn(ds, args.samples, args.seed, embodiment="franka", names_from=names_from, **common)
     if args.mobile_samples > 0:
-        data = render(ds, args.mobile_samples, args.seed, embodiment="go2w_piper", **common)
-    heldout = render(held, args.heldout_samples, args.seed + 1000, val_fraction=1.0, names_from=ds / "names.json",
-                     embodiment="franka", **common)
+        data = render_fn(ds, args.mobile_samples, args.seed, embodiment="go2w_piper", **common)
+    if names_from is not None:
+        aside = restrict_classes(ds, names_from)
+        if aside:
+            print(f"set aside {aside} training images showing classes the --init model lacks", flush=True)
+    heldout = render_fn(held, args.heldout_samples, args.seed + 1000, val_fraction=1.0, names_from=ds / "names.json",
+                        embodiment="franka", **common)
     if args.heldout_mobile_samples > 0:
-        heldout = render(held, args.heldout_mobile_samples, args.seed + 1000, val_fraction=1.0,
-                         embodiment="go2w_piper", **common)
+        heldout = render_fn(held, args.heldout_mobile_samples, args.seed + 1000, val_fraction=1.0,
+                            embodiment="go2w_piper", **common)
     dropped = align_classes(held, ds / "names.json")
     if dropped:
         print(f"held-out objects of classes absent from the training set (not scored): {dropped}", flush=True)
@@ -86,7 +122,9 @@ def fit_command(py: Path, data: Path, weights_out: Path, args: argparse.Namespac
     """The niced training-venv command line that runs ``maestro_perception.train fit``."""
     cmd = ["nice", "-n", "19", str(py), "-m", "maestro_perception.train", "fit", "--data", str(data.resolve()),
            "--weights-out", str(weights_out.resolve()), "--epochs", str(args.epochs), "--imgsz", str(args.imgsz),
-           "--device", str(args.device), "--hours", str(args.hours)]
+           "--device", str(args.device), "--hours", str(args.hours), "--lr0", str(args.lr0)]
+    if args.init is not None:
+        cmd += ["--init", str(Path(args.init).resolve())]
     if heldout is not None:
         cmd += ["--heldout", str(heldout.resolve())]
     return cmd
@@ -118,8 +156,9 @@ def run_train(args: argparse.Namespace) -> int:
     if args.data is not None:
         data, heldout = args.data, args.heldout
     else:
-        print(f"[1/3] rendering {args.samples} tabletop + {args.mobile_samples} mobile resets into {args.out} "
-              f"(simulator subprocess, private ROS domain)", flush=True)
+        how = "in-process" if args.render == "in-process" else "simulator subprocess, private ROS domain"
+        print(f"[1/3] rendering {args.samples} tabletop + {args.mobile_samples} mobile scenes into {args.out} ({how})",
+              flush=True)
         data, heldout = _render(args)
     weights_out = args.out / "weights"
     cmd = fit_command(py, data, weights_out, args, heldout)

@@ -58,3 +58,15 @@ def test_fit_command_is_niced_and_points_at_absolute_paths(tmp_path):
     cmd = fit_command(tmp_path / "py", tmp_path / "d.yaml", tmp_path / "w", args, tmp_path / "h.yaml")
     assert cmd[:3] == ["nice", "-n", "19"] and cmd[4:7] == ["-m", "maestro_perception.train", "fit"]
     assert cmd[cmd.index("--epochs") + 1] == "7" and cmd[cmd.index("--heldout") + 1] == str(tmp_path / "h.yaml")
+
+
+def test_fit_command_passes_the_fine_tune_weights_and_rate(tmp_path):
+    from maestro_perception.train_pipeline import add_train_arguments, fit_command
+
+    p = argparse.ArgumentParser()
+    add_train_arguments(p)
+    args = p.parse_args(["--sim", "--init", str(tmp_path / "w" / "best.pt"), "--lr0", "0.001"])
+    assert args.render == "in-process" and "base" not in args.perturbations.split(",")
+    cmd = fit_command(tmp_path / "py", tmp_path / "d.yaml", tmp_path / "w", args, None)
+    assert cmd[cmd.index("--init") + 1] == str((tmp_path / "w" / "best.pt").resolve())
+    assert cmd[cmd.index("--lr0") + 1] == "0.001" and "--heldout" not in cmd

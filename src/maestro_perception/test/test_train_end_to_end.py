@@ -1,4 +1,4 @@
-"""``maestro perception train --sim`` end to end with tiny settings: render (a real simulator subprocess) -> dataset
+"""``maestro perception train --sim`` end to end with tiny settings: render (in-process, or a simulator subprocess) -> dataset
 yaml -> fit in the training venv -> best.onnx -> the yolo backend loads it and answers DetectObjects.
 
 ultralytics lives only in the training venv (``.venv-train``, ``scripts/setup_training.sh``): without it the test
@@ -34,13 +34,14 @@ def _training_venv_or_skip() -> Path:
     return py
 
 
-def test_train_sim_tiny_end_to_end(tmp_path, spinning, ros_context, fake_sim, client_node):
+@pytest.mark.parametrize("render", ["in-process", "ros"])
+def test_train_sim_tiny_end_to_end(render, tmp_path, spinning, ros_context, fake_sim, client_node):
     _training_venv_or_skip()
     pytest.importorskip("maestro_sim.node")
     out = tmp_path / "detector"
-    cmd = [sys.executable, "-m", "maestro_perception.cli", "train", "--sim", "--out", str(out), "--samples", "2",
-           "--mobile-samples", "0", "--heldout-samples", "1", "--heldout-mobile-samples", "0", "--epochs", "1",
-           "--imgsz", "64"]
+    cmd = [sys.executable, "-m", "maestro_perception.cli", "train", "--sim", "--render", render, "--out", str(out),
+           "--samples", "2", "--mobile-samples", "0", "--heldout-samples", "1", "--heldout-mobile-samples", "0",
+           "--epochs", "1", "--imgsz", "64"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1500,
                           env=dict(os.environ, MUJOCO_GL=os.environ.get("MUJOCO_GL", "egl")))
     log = (proc.stdout + proc.stderr)[-3000:]

@@ -95,3 +95,39 @@ def test_merge_polygons_visits_every_vertex_of_every_part():
     for part in parts:
         assert all((np.abs(merged - v).sum(axis=1) < 1e-9).any() for v in part)
     assert merge_polygons([square]) is square
+
+
+def test_class_tables_read_both_layouts_and_earlier_files_win(tmp_path):
+    import json
+
+    from maestro_perception.train import load_class_table
+
+    fit_names = tmp_path / "fit.json"
+    fit_names.write_text(json.dumps({"0": "cube", "1": "bowl"}))  # what fit writes beside best.pt
+    own = tmp_path / "own.json"
+    own.write_text(json.dumps({"bowl": 5, "golf_ball": 2}))  # a dataset's table
+    assert load_class_table(fit_names, own, tmp_path / "missing.json") == {"cube": 0, "bowl": 1, "golf_ball": 2}
+
+
+def test_restrict_classes_sets_aside_whole_images_with_unknown_classes(tmp_path):
+    import json
+
+    from maestro_perception.train import restrict_classes
+
+    ds = tmp_path / "ds"
+    for split in ("train", "val"):
+        (ds / "images" / split).mkdir(parents=True)
+        (ds / "labels" / split).mkdir(parents=True)
+    (ds / "names.json").write_text(json.dumps({"cube": 0, "bowl": 1, "golf_ball": 2}))
+    rows = {"a": "0 0.1 0.1 0.2 0.1 0.2 0.2\n", "b": "1 0.1 0.1 0.2 0.1 0.2 0.2\n2 0.5 0.5 0.6 0.5 0.6 0.6\n"}
+    for stem, text in rows.items():
+        (ds / "images" / "train" / f"{stem}.jpg").write_bytes(b"jpg")
+        (ds / "labels" / "train" / f"{stem}.txt").write_text(text)
+    (ds / "labels" / "train.cache").write_text("stale")
+    init = tmp_path / "names.json"
+    init.write_text(json.dumps({"0": "cube", "1": "bowl"}))
+    assert restrict_classes(ds, init) == 1
+    assert [p.stem for p in (ds / "images" / "train").iterdir()] == ["a"]
+    assert (tmp_path / "ds_unknown_classes" / "labels" / "train" / "b.txt").read_text() == rows["b"]
+    assert json.loads((ds / "names.json").read_text()) == {"cube": 0, "bowl": 1}
+    assert "golf_ball" not in (ds / "dataset.yaml").read_text() and not (ds / "labels" / "train.cache").exists()

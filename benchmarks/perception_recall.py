@@ -11,10 +11,16 @@ its label reduced to the detector's classes (colour words dropped). The detector
 IoU >= ``--iou``. Prints recall per task (and in total), false positives per image, the labels missed, and the
 median predict time. ``--prompted`` asks for the scene's object classes, as the agent does when it names what it looks
 for (DetectObjects ``labels``): each candidate box is then classified among those classes only.
+
+The ``base`` scenes do not change with the seed, so repeated base seeds render identical images: each distinct image
+is scored once (the ``images`` column counts distinct images). ``--perturbation pose --seeds 1000,...`` scores scenes
+the detector was not trained on (training renders draw their scene seeds at random below 10**6 and name them in the
+file names, so a collision can be checked).
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import statistics
 import sys
@@ -57,6 +63,7 @@ def main() -> int:
     tasks = [t for t in args.tasks.split(",") if t] or TABLETOP_TASKS + MOBILE_TASKS
     times: list[float] = []
     total_found = total_gt = total_fp = total_images = 0
+    seen: set[str] = set()
     print(f"\n{'task':22s} {'images':>6s} {'objects':>7s} {'recall':>7s} {'FP/img':>7s}  missed (label: count)")
     for task in tasks:
         embodiment = "go2w_piper" if task in MOBILE_TASKS else "franka"
@@ -71,6 +78,10 @@ def main() -> int:
                 prompt = sorted({coarse_label(v) for v in labels.values()}) if args.prompted else None
                 for cam in world.cameras:
                     frame = renderer.render(cam)
+                    digest = hashlib.sha1(frame.rgb.tobytes()).hexdigest()
+                    if digest in seen:
+                        continue  # the same image again (a base scene with another seed)
+                    seen.add(digest)
                     gts = gt_objects(frame.seg, labels)
                     t0 = time.perf_counter()
                     dets = model.predict(frame.rgb.copy(), args.conf, prompt)

@@ -279,13 +279,16 @@ def render(out: Path, samples: int, seed: int = 0, val_fraction: float = 0.15, s
 
 
 def load_class_table(*files: Path | None) -> dict[str, int]:
-    """Class name -> id from ``names.json`` files, earlier files winning; a dataset's ``{name: id}`` and fit's
-    ``{id: name}`` (written beside the weights) are both understood."""
+    """Class name -> id from ``names.json`` files, earlier files winning; a dataset's ``{name: id}``, fit's
+    ``{id: name}`` (written beside the weights) and a shipped model card (``{"names": {id: name}, ...}``) are all
+    understood."""
     names: dict[str, int] = {}
     for src in files:
         if src is None or not Path(src).exists():
             continue
         table = json.loads(Path(src).read_text())
+        if isinstance(table.get("names"), dict):
+            table = table["names"]
         if table and all(str(k).isdigit() for k in table):
             table = {str(v): int(k) for k, v in table.items()}
         names.update({k: int(v) for k, v in table.items() if k not in names})

@@ -26,10 +26,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["SHIPPED_CARD", "SHIPPED_MODEL", "add_train_arguments", "init_names", "repo_root", "run_train", "training_python"]
+__all__ = ["SHIPPED_CARD", "SHIPPED_CHECKPOINT", "SHIPPED_MODEL", "add_train_arguments", "init_names", "repo_root",
+           "run_train", "training_python"]
 
 SHIPPED_MODEL = "maestro_sim_yolo11n_seg.onnx"
 SHIPPED_CARD = "maestro_sim_yolo11n_seg.json"
+SHIPPED_CHECKPOINT = "maestro_sim_yolo11n_seg.pt"  # the same weights for ultralytics: fine-tune with --init
 
 
 def repo_root() -> Path:
@@ -75,11 +77,14 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def init_names(init: Path) -> Path:
-    """The ``names.json`` (class id -> name) that ``fit`` wrote beside the ``--init`` weights."""
-    names = Path(init).resolve().parent / "names.json"
-    if not names.is_file():
-        raise FileNotFoundError(f"{names} not found: --init needs the names.json that fit writes beside best.pt")
-    return names
+    """The class table of the ``--init`` weights: the ``names.json`` that ``fit`` wrote beside them, or the model card
+    of the same name (``models/maestro_sim_yolo11n_seg.pt`` -> ``.json``) for the shipped checkpoint."""
+    init = Path(init).resolve()
+    for names in (init.parent / "names.json", init.with_suffix(".json")):
+        if names.is_file():
+            return names
+    raise FileNotFoundError(f"no names.json beside {init} (nor {init.with_suffix('.json').name}): --init needs the "
+                            f"class table that fit writes beside best.pt")
 
 
 def _render(args: argparse.Namespace) -> tuple[Path, Path]:
@@ -135,9 +140,13 @@ def ship(weights_out: Path, command: str, models_dir: Path | None = None) -> Pat
     models = models_dir or Path(__file__).resolve().parents[1] / "models"
     models.mkdir(parents=True, exist_ok=True)
     shutil.copy(weights_out / "best.onnx", models / SHIPPED_MODEL)
-    card = {"weights": SHIPPED_MODEL, "architecture": "yolo11n-seg (from scratch, no pretrained weights)",
+    shutil.copy(weights_out / "best.pt", models / SHIPPED_CHECKPOINT)
+    metrics = json.loads((weights_out / "metrics.json").read_text())
+    card = {"weights": SHIPPED_MODEL, "checkpoint": SHIPPED_CHECKPOINT,
+            "architecture": "yolo11n-seg, trained by this project from random initialisation (no downloaded weights)"
+                            + (f"; {metrics['model']}" if str(metrics.get("model", "")).startswith("fine") else ""),
             "names": json.loads((weights_out / "names.json").read_text()),
-            "metrics": json.loads((weights_out / "metrics.json").read_text()), "command": command}
+            "metrics": metrics, "command": command}
     (models / SHIPPED_CARD).write_text(json.dumps(card, indent=1) + "\n")
     return models / SHIPPED_MODEL
 

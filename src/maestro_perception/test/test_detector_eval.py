@@ -2,6 +2,7 @@
 import argparse
 
 import numpy as np
+import pytest
 
 from maestro_perception.detector_eval import box_iou, gt_objects, match
 from maestro_perception.results import Detection2D
@@ -70,3 +71,27 @@ def test_fit_command_passes_the_fine_tune_weights_and_rate(tmp_path):
     cmd = fit_command(tmp_path / "py", tmp_path / "d.yaml", tmp_path / "w", args, None)
     assert cmd[cmd.index("--init") + 1] == str((tmp_path / "w" / "best.pt").resolve())
     assert cmd[cmd.index("--lr0") + 1] == "0.001" and "--heldout" not in cmd
+
+
+def test_ship_writes_onnx_checkpoint_and_card_and_the_card_serves_as_init_class_table(tmp_path):
+    import json
+
+    from maestro_perception.train import load_class_table
+    from maestro_perception.train_pipeline import SHIPPED_CARD, SHIPPED_CHECKPOINT, SHIPPED_MODEL, init_names, ship
+
+    w = tmp_path / "weights"
+    w.mkdir()
+    (w / "best.onnx").write_bytes(b"onnx")
+    (w / "best.pt").write_bytes(b"pt")
+    (w / "names.json").write_text(json.dumps({"0": "cube", "1": "bowl"}))
+    (w / "metrics.json").write_text(json.dumps({"model": "fine-tuned from best.pt", "heldout": {"box_map50": 0.6}}))
+    models = tmp_path / "models"
+    ship(w, "maestro perception train --sim", models)
+    assert (models / SHIPPED_MODEL).read_bytes() == b"onnx" and (models / SHIPPED_CHECKPOINT).read_bytes() == b"pt"
+    card = json.loads((models / SHIPPED_CARD).read_text())
+    assert card["checkpoint"] == SHIPPED_CHECKPOINT and "fine-tuned" in card["architecture"]
+    assert init_names(w / "best.pt") == w / "names.json"
+    assert init_names(models / SHIPPED_CHECKPOINT) == models / SHIPPED_CARD  # no names.json there: the card
+    assert load_class_table(models / SHIPPED_CARD) == {"cube": 0, "bowl": 1}
+    with pytest.raises(FileNotFoundError, match="names.json"):
+        init_names(tmp_path / "elsewhere" / "x.pt")

@@ -98,10 +98,9 @@ class ExecutionOutcome:
 
 
 def _duration(seconds: float) -> Any:
-    from builtin_interfaces.msg import Duration
+    from rclpy.duration import Duration
 
-    sec = int(seconds)
-    return Duration(sec=sec, nanosec=int((seconds - sec) * 1e9))
+    return Duration(nanoseconds=int(round(seconds * 1e9))).to_msg()
 
 
 class TrajectoryClient:

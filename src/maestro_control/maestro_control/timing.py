@@ -34,7 +34,7 @@ class SampledTrajectory:
 
     def to_msg(self, joint_names: list[str]) -> object:
         """``trajectory_msgs/JointTrajectory`` with one point per sample (time_from_start relative to start)."""
-        from builtin_interfaces.msg import Duration
+        from rclpy.duration import Duration
         from trajectory_msgs.msg import JointTrajectory, JointTrajectoryPoint
 
         msg = JointTrajectory()
@@ -44,8 +44,7 @@ class SampledTrajectory:
             p.positions = [float(v) for v in self.q[k]]
             p.velocities = [float(v) for v in self.qd[k]]
             p.accelerations = [float(v) for v in self.qdd[k]]
-            sec = int(self.t[k])
-            p.time_from_start = Duration(sec=sec, nanosec=int(round((self.t[k] - sec) * 1e9)) % 1_000_000_000)
+            p.time_from_start = Duration(nanoseconds=int(round(float(self.t[k]) * 1e9))).to_msg()
             msg.points.append(p)
         return msg
 

@@ -202,8 +202,8 @@ def write_images(trial: Path, events: list[dict[str, Any]], t0: float) -> None:
 
 def write_recording(trial: Path, t0: float, fps: float = 5.0) -> dict[str, Any]:
     """Record camera frames and joint states of the scripted motion through the real RecordingSession."""
-    from builtin_interfaces.msg import Time
     from rclpy.serialization import serialize_message
+    from rclpy.time import Time as RosTime
     from sensor_msgs.msg import JointState
 
     from maestro_common.images import numpy_to_image
@@ -218,15 +218,14 @@ def write_recording(trial: Path, t0: float, fps: float = 5.0) -> dict[str, Any]:
     for i in range(n):
         rel = i / fps
         stamp = t0 + rel
-        sec, nsec = int(stamp), int((stamp % 1) * 1e9)
         msg = numpy_to_image(np.asarray(render(rel)), "rgb8", frame_id="front_camera_optical")
-        msg.header.stamp = Time(sec=sec, nanosec=nsec)
+        msg.header.stamp = RosTime(nanoseconds=int(round(stamp * 1e9))).to_msg()
         session.offer("/front/image_raw", serialize_message(msg), int(stamp * 1e9))
         for k in range(2):
             r = rel + k / (2 * fps)
             js = JointState(name=names, position=joint_positions(r))
             s = t0 + r
-            js.header.stamp = Time(sec=int(s), nanosec=int((s % 1) * 1e9))
+            js.header.stamp = RosTime(nanoseconds=int(round(s * 1e9))).to_msg()
             session.offer("/joint_states", serialize_message(js), int(s * 1e9))
     return session.close()
 

@@ -13,6 +13,7 @@ import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import TransformStamped
 from nav_msgs.msg import Odometry
+from rclpy.time import Time as RosTime
 from sensor_msgs.msg import JointState
 from tf2_msgs.msg import TFMessage
 
@@ -25,9 +26,8 @@ ODOM_FRAME = "odom"  # REP 105: /odom poses are in odom; the sim attaches the mo
 
 
 def stamp_of(t: float) -> Time:
-    """``builtin_interfaces/Time`` of ``t`` seconds."""
-    sec = int(np.floor(t))
-    return Time(sec=sec, nanosec=int(round((t - sec) * 1e9)) % 1_000_000_000)
+    """``builtin_interfaces/Time`` of ``t`` seconds (rounded to the nanosecond; 0.9999999999 s is 1 s, not 0)."""
+    return RosTime(nanoseconds=int(round(t * 1e9))).to_msg()
 
 
 def quat_xyzw(rot: np.ndarray) -> np.ndarray:

@@ -33,6 +33,8 @@ def test_quaternion_matches_scipy() -> None:
 def test_stamp_of_splits_seconds() -> None:
     t = stamp_of(12.345678912)
     assert t.sec == 12 and abs(t.nanosec - 345678912) <= 1
+    almost = stamp_of(0.99999999999)  # rounds up to the next second instead of falling back to 0
+    assert (almost.sec, almost.nanosec) == (1, 0)
 
 
 def test_moving_frames_compose_to_the_world_pose(mobile_world: World) -> None:

@@ -1,9 +1,9 @@
 """Export successful trials as a LeRobot-format data set (v2.1 layout: parquet episodes, MP4 videos, meta/*.json).
 
-Frames, joint states and actions come from each trial's MCAP recording (written by the dashboard's bag recorder);
-the language instruction from the trial's trace. Camera frames are resampled onto the episode's time grid (the
-latest frame at or before each step) and written as one MP4 per camera and episode under
-``videos/chunk-000/observation.images.<camera>/``. The reader used by the project is :func:`load_episode`.
+Frames, joint states and actions come from each trial's MCAP recording (written and decoded by the dashboard's bag
+recorder, ``maestro_dashboard.recorder.bag``); the language instruction from the trial's trace. Camera frames are
+resampled onto the episode's time grid (the latest frame at or before each step) and written as one MP4 per camera and
+episode under ``videos/chunk-000/observation.images.<camera>/``. The reader used by the project is :func:`load_episode`.
 """
 from __future__ import annotations
 
@@ -16,23 +16,20 @@ import numpy as np
 
 def read_mcap_streams(mcap_path: Path, joint_topic: str = "/joint_states") -> dict[str, Any]:
     """Joint positions (T, N) with times, and camera frames per image topic, from an MCAP file."""
-    from mcap.reader import make_reader
-    from mcap_ros2.decoder import DecoderFactory
+    from maestro_dashboard.recorder.bag import iter_bag
 
     times, positions, names = [], [], None
     frames: dict[str, list[np.ndarray]] = {}
     frame_times: dict[str, list[float]] = {}
-    with open(mcap_path, "rb") as f:
-        reader = make_reader(f, decoder_factories=[DecoderFactory()])
-        for _schema, channel, message, ros_msg in reader.iter_decoded_messages():
-            if channel.topic == joint_topic:
-                names = names or list(ros_msg.name)
-                times.append(message.log_time * 1e-9)
-                positions.append(np.asarray(ros_msg.position, dtype=np.float32))
-            elif channel.topic.endswith("/image_raw") and ros_msg.encoding == "rgb8":
-                img = np.frombuffer(bytes(ros_msg.data), np.uint8).reshape(ros_msg.height, ros_msg.width, 3)
-                frames.setdefault(channel.topic, []).append(img)
-                frame_times.setdefault(channel.topic, []).append(message.log_time * 1e-9)
+    for topic, log_time, ros_msg in iter_bag(mcap_path):
+        if topic == joint_topic:
+            names = names or list(ros_msg.name)
+            times.append(log_time * 1e-9)
+            positions.append(np.asarray(ros_msg.position, dtype=np.float32))
+        elif topic.endswith("/image_raw") and ros_msg.encoding == "rgb8":
+            img = np.frombuffer(ros_msg.data, np.uint8).reshape(ros_msg.height, ros_msg.width, 3)
+            frames.setdefault(topic, []).append(img)
+            frame_times.setdefault(topic, []).append(log_time * 1e-9)
     return {"times": np.asarray(times), "positions": np.stack(positions) if positions else np.zeros((0, 0)),
             "joint_names": names or [], "frames": frames,
             "frame_times": {k: np.asarray(v) for k, v in frame_times.items()}}

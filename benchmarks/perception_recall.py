@@ -20,17 +20,16 @@ file names, so a collision can be checked).
 from __future__ import annotations
 
 import argparse
-import hashlib
+import json
 import os
 import statistics
 import sys
-import time
-from collections import Counter
+from pathlib import Path
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-from maestro_perception.detector_eval import gt_objects, match
-from maestro_perception.train import MOBILE_TASKS, TABLETOP_TASKS, coarse_label
+from maestro_perception.scene_recall import task_scene_recall
+from maestro_perception.train import MOBILE_TASKS, TABLETOP_TASKS
 from maestro_perception.yolo_model import load_yolo
 from maestro_perception.yolo_node import default_weights
 
@@ -44,12 +43,12 @@ def main() -> int:
     ap.add_argument("--tasks", default="", help="comma-separated task ids (default: all tabletop + mobile tasks)")
     ap.add_argument("--conf", type=float, default=0.25)
     ap.add_argument("--iou", type=float, default=0.5, help="box IoU for a match")
+    ap.add_argument("--json", default="", help="also write the totals and per-task scores to this JSON file")
     ap.add_argument("--prompted", action="store_true",
                     help="request the scene's object classes (DetectObjects labels) instead of all classes")
     args = ap.parse_args()
     try:
-        from maestro_sim.rendering import SceneRenderer
-        from maestro_sim.world import World
+        import maestro_sim.world  # noqa: F401
     except ImportError as exc:
         print(f"maestro_sim is needed to render the scenes ({exc})", file=sys.stderr)
         return 1
@@ -61,46 +60,27 @@ def main() -> int:
     print(f"weights: {weights}\nclasses: {sorted(model.names.values())}")
     seeds = [int(s) for s in args.seeds.split(",") if s]
     tasks = [t for t in args.tasks.split(",") if t] or TABLETOP_TASKS + MOBILE_TASKS
-    times: list[float] = []
-    total_found = total_gt = total_fp = total_images = 0
-    seen: set[str] = set()
     print(f"\n{'task':22s} {'images':>6s} {'objects':>7s} {'recall':>7s} {'FP/img':>7s}  missed (label: count)")
+    scores = []
     for task in tasks:
-        embodiment = "go2w_piper" if task in MOBILE_TASKS else "franka"
-        found = n_gt = fps = images = 0
-        missed: Counter[str] = Counter()
-        for seed in seeds:
-            world = World(embodiment, task, seed, args.perturbation)
-            renderer = SceneRenderer(world)
-            try:
-                renderer.update(world.data)
-                labels = {o.instance_id: o.label for o in world.ground_truth()}
-                prompt = sorted({coarse_label(v) for v in labels.values()}) if args.prompted else None
-                for cam in world.cameras:
-                    frame = renderer.render(cam)
-                    digest = hashlib.sha1(frame.rgb.tobytes()).hexdigest()
-                    if digest in seen:
-                        continue  # the same image again (a base scene with another seed)
-                    seen.add(digest)
-                    gts = gt_objects(frame.seg, labels)
-                    t0 = time.perf_counter()
-                    dets = model.predict(frame.rgb.copy(), args.conf, prompt)
-                    times.append(time.perf_counter() - t0)
-                    res = match(dets, gts, args.iou)
-                    found += len(res.found)
-                    n_gt += len(gts)
-                    fps += len(res.false_positives)
-                    images += 1
-                    missed.update(g.label for g in res.missed)
-            finally:
-                renderer.close()
-        recall = found / n_gt if n_gt else float("nan")
-        miss = ", ".join(f"{k}: {v}" for k, v in missed.most_common()) or "-"
-        print(f"{task:22s} {images:6d} {n_gt:7d} {recall:7.2f} {fps / max(images, 1):7.2f}  {miss}", flush=True)
-        total_found, total_gt, total_fp, total_images = (total_found + found, total_gt + n_gt, total_fp + fps,
-                                                         total_images + images)
-    print(f"{'TOTAL':22s} {total_images:6d} {total_gt:7d} {total_found / max(total_gt, 1):7.2f} "
-          f"{total_fp / max(total_images, 1):7.2f}")
+        (s,) = task_scene_recall(model, [task], seeds, args.perturbation, args.conf, args.iou, args.prompted)
+        miss = ", ".join(f"{k}: {v}" for k, v in s.missed.most_common()) or "-"
+        print(f"{task:22s} {s.images:6d} {s.objects:7d} {s.recall:7.2f} {s.false_positives / max(s.images, 1):7.2f}"
+              f"  {miss}", flush=True)
+        scores.append(s)
+    images, objects = sum(s.images for s in scores), sum(s.objects for s in scores)
+    print(f"{'TOTAL':22s} {images:6d} {objects:7d} {sum(s.found for s in scores) / max(objects, 1):7.2f} "
+          f"{sum(s.false_positives for s in scores) / max(images, 1):7.2f}")
+    times = [t for s in scores for t in s.predict_seconds]
+    if args.json:
+        summary = {"recall": round(sum(s.found for s in scores) / max(objects, 1), 4), "objects": objects,
+                   "found": sum(s.found for s in scores), "images": images,
+                   "fp_per_image": round(sum(s.false_positives for s in scores) / max(images, 1), 3),
+                   "perturbation": args.perturbation, "seeds": seeds, "conf": args.conf, "iou": args.iou,
+                   "prompted": args.prompted,
+                   "per_task": {s.task: {"recall": None if s.objects == 0 else round(s.recall, 3),
+                                         "objects": s.objects, "missed": dict(s.missed)} for s in scores}}
+        Path(args.json).write_text(json.dumps(summary, indent=1) + "\n")
     print(f"\npredict (640x480 in, model at its export size): median {statistics.median(times) * 1e3:.0f} ms over "
           f"{len(times)} images; perturbation {args.perturbation}, seeds {seeds}, conf {args.conf}, IoU {args.iou}, "
           f"{'prompted with the scene classes' if args.prompted else 'all classes'}")

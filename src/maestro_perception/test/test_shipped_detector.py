@@ -15,6 +15,7 @@ from maestro_perception.yolo_model import OnnxYolo, load_yolo
 from maestro_perception.yolo_node import default_weights
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
+RECALL_FLOOR = 0.85  # the shipped model measured 0.9x on these scenes (model card "recall_base"); the 0.9 aim of issue 4
 
 
 def test_shipped_model_is_the_default_and_small():
@@ -24,6 +25,8 @@ def test_shipped_model_is_the_default_and_small():
     assert Path(default_weights()).name == SHIPPED_MODEL
     card = json.loads((MODELS / SHIPPED_CARD).read_text())
     assert card["metrics"]["heldout"]["box_map50"] > 0 and "train" in card["command"]
+    checkpoint = MODELS / card["checkpoint"]  # the same weights for ultralytics: --init fine-tunes from it
+    assert checkpoint.is_file() and checkpoint.stat().st_size <= 15 * 2**20
 
 
 def test_shipped_model_detects_ball_and_bowl_in_put_ball_in_bowl():
@@ -52,3 +55,19 @@ def test_shipped_model_detects_ball_and_bowl_in_put_ball_in_bowl():
     for d in dets:
         if d.label in ("tennis_ball", "bowl"):
             assert d.mask is not None and d.mask.shape == rgb.shape[:2] and d.mask.any()
+
+
+def test_shipped_model_recall_over_the_task_scenes_stays_above_its_floor():
+    """Regression floor for the shipped model over every task's base scene (~25 images, ~20 s): the model card
+    records the measured recall; a retrained model that falls below the floor must not ship silently."""
+    pytest.importorskip("maestro_sim.world", reason="maestro_sim is not installed: no scene to render")
+    from maestro_perception.scene_recall import task_scene_recall
+
+    card = json.loads((MODELS / SHIPPED_CARD).read_text())
+    scores = task_scene_recall(load_yolo(MODELS / SHIPPED_MODEL), seeds=(0,), perturbation="base", conf=0.25)
+    objects = sum(s.objects for s in scores)
+    recall = sum(s.found for s in scores) / objects
+    assert objects >= 40  # every task scene rendered and scored (search_ball's balls start out of view)
+    missed = {s.task: dict(s.missed) for s in scores if s.missed}
+    assert recall >= RECALL_FLOOR, f"recall {recall:.2f} < {RECALL_FLOOR}; missed {missed}"
+    assert abs(recall - card["recall_base"]["recall"]) < 0.05, "the model card's recall is stale: re-run the benchmark"

@@ -31,6 +31,8 @@ from maestro_perception.train import (
     TABLETOP_TASKS,
     coarse_label,
     load_class_table,
+    make_split_dirs,
+    save_sample,
     write_dataset_yaml,
     yolo_seg_lines,
 )
@@ -41,6 +43,8 @@ __all__ = ["randomise_viewpoint", "render_in_process"]
 def randomise_viewpoint(world: Any, rng: random.Random, arm_noise: float = 0.35) -> None:
     """Move the robot (arm joints, and the mobile base towards an object) and recompute kinematics; no physics."""
     import mujoco
+
+    from maestro_sim.robots.go2w_piper import BASE_JOINTS
 
     m, d = world.model, world.data
     if arm_noise > 0:
@@ -54,7 +58,7 @@ def randomise_viewpoint(world: Any, rng: random.Random, arm_noise: float = 0.35)
             bearing = rng.uniform(-math.pi, math.pi)  # side of the object the robot looks from
             x, y = target[0] + dist * math.cos(bearing), target[1] + dist * math.sin(bearing)
             yaw = math.atan2(target[1] - y, target[0] - x) + math.radians(rng.uniform(-25.0, 25.0))
-            for joint, value in zip(("base_x", "base_y", "base_yaw"), (x, y, yaw), strict=True):
+            for joint, value in zip(BASE_JOINTS, (x, y, yaw), strict=True):
                 d.qpos[m.joint(joint).qposadr[0]] = value
     mujoco.mj_forward(m, d)
 
@@ -71,7 +75,6 @@ def render_in_process(out: Path, samples: int, seed: int = 0, val_fraction: floa
     """
     import json
 
-    from PIL import Image as PILImage
 
     os.environ.setdefault("MUJOCO_GL", "egl")
     try:
@@ -83,9 +86,7 @@ def render_in_process(out: Path, samples: int, seed: int = 0, val_fraction: floa
     rng = random.Random(seed)
     tasks = tasks or (MOBILE_TASKS if embodiment == "go2w_piper" else TABLETOP_TASKS)
     cameras = EMBODIMENT_CAMERAS[embodiment]
-    for split in ("train", "val"):
-        (out / "images" / split).mkdir(parents=True, exist_ok=True)
-        (out / "labels" / split).mkdir(parents=True, exist_ok=True)
+    make_split_dirs(out)
     names = load_class_table(names_from, out / "names.json")
     names_file = out / "names.json"
     written = 0
@@ -112,13 +113,8 @@ def render_in_process(out: Path, samples: int, seed: int = 0, val_fraction: floa
                 lines = yolo_seg_lines(frame.seg.astype(np.int32), instances)
                 if skip_empty and not lines:
                     continue
-                img = PILImage.fromarray(np.ascontiguousarray(frame.rgb[..., :3]))
-                if max_side and max(img.size) > max_side:
-                    scale = max_side / max(img.size)
-                    img = img.resize((round(img.width * scale), round(img.height * scale)), PILImage.BILINEAR)
                 stem = f"{i:05d}_{task}_{pert}_s{scene_seed}{'_view' if moved else ''}_{cam}"
-                img.save(out / "images" / split / f"{stem}.jpg", quality=92)
-                (out / "labels" / split / f"{stem}.txt").write_text("\n".join(lines) + "\n")
+                save_sample(out, split, stem, frame.rgb, lines, max_side)
                 written += 1
         finally:
             renderer.close()

@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["align_classes", "coarse_label", "evaluate", "fit", "load_class_table", "main", "mask_polygons",
-           "merge_polygons", "render", "restrict_classes", "write_dataset_yaml", "yolo_seg_lines"]
+__all__ = ["align_classes", "coarse_label", "evaluate", "fit", "load_class_table", "main", "make_split_dirs", "mask_polygons",
+           "merge_polygons", "render", "restrict_classes", "save_sample", "write_dataset_yaml", "yolo_seg_lines"]
 
 TABLETOP_TASKS = ["put_ball_in_bowl", "rotate_cube", "hang_mug", "cut_banana", "clean_table_by_size",
                   "erase_then_stack", "open_cabinet", "fold_towel"]
@@ -161,7 +161,6 @@ def render(out: Path, samples: int, seed: int = 0, val_fraction: float = 0.15, s
     held-out set must use the training set's class ids); ``val_fraction=1`` puts every image into ``val``.
     """
     import rclpy
-    from PIL import Image as PILImage
     from rclpy.context import Context
     from rclpy.executors import MultiThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -180,9 +179,7 @@ def render(out: Path, samples: int, seed: int = 0, val_fraction: float = 0.15, s
         sim = subprocess.Popen([_sim_executable(), "--ros-args", "-p", f"embodiment:={embodiment}", "-p",
                                 f"task:={tasks[0]}"], start_new_session=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.STDOUT)
-    for split in ("train", "val"):
-        (out / "images" / split).mkdir(parents=True, exist_ok=True)
-        (out / "labels" / split).mkdir(parents=True, exist_ok=True)
+    make_split_dirs(out)
     names = load_class_table(names_from, out / "names.json")
     names_file = out / "names.json"
     ctx = Context()
@@ -254,12 +251,7 @@ def render(out: Path, samples: int, seed: int = 0, val_fraction: float = 0.15, s
                 rgb = image_to_numpy(pair[0])
                 seg = image_to_numpy(pair[1]).astype(np.int32)
                 stem = f"{i:05d}_{task}_{pert}_s{scene_seed}_{cam}"
-                img = PILImage.fromarray(np.ascontiguousarray(rgb[..., :3]))
-                if max_side and max(img.size) > max_side:
-                    scale = max_side / max(img.size)
-                    img = img.resize((round(img.width * scale), round(img.height * scale)), PILImage.BILINEAR)
-                img.save(out / "images" / split / f"{stem}.jpg", quality=92)
-                (out / "labels" / split / f"{stem}.txt").write_text("\n".join(yolo_seg_lines(seg, instances)) + "\n")
+                save_sample(out, split, stem, rgb, yolo_seg_lines(seg, instances), max_side)
                 written += 1
             print(f"[{i + 1}/{samples}] {task} {pert}: {len(instances)} objects", flush=True)
     finally:
@@ -321,6 +313,25 @@ def restrict_classes(dataset: Path, names_file: Path) -> int:
     for cache in (dataset / "labels").glob("*.cache"):
         cache.unlink()
     return moved
+
+
+def make_split_dirs(out: Path) -> None:
+    """``images/{train,val}`` and ``labels/{train,val}`` under a dataset folder."""
+    for split in ("train", "val"):
+        (out / "images" / split).mkdir(parents=True, exist_ok=True)
+        (out / "labels" / split).mkdir(parents=True, exist_ok=True)
+
+
+def save_sample(out: Path, split: str, stem: str, rgb: np.ndarray, lines: list[str], max_side: int = 0) -> None:
+    """Write one camera image (JPEG, longer side downscaled to ``max_side`` when > 0) and its YOLO-seg label file."""
+    from PIL import Image as PILImage
+
+    img = PILImage.fromarray(np.ascontiguousarray(rgb[..., :3]))
+    if max_side and max(img.size) > max_side:
+        scale = max_side / max(img.size)
+        img = img.resize((round(img.width * scale), round(img.height * scale)), PILImage.BILINEAR)
+    img.save(out / "images" / split / f"{stem}.jpg", quality=92)
+    (out / "labels" / split / f"{stem}.txt").write_text("\n".join(lines) + "\n")
 
 
 def write_dataset_yaml(out: Path, names: dict[str, int]) -> Path:

@@ -73,8 +73,6 @@ def render_in_process(out: Path, samples: int, seed: int = 0, val_fraction: floa
     task starts from); ``skip_empty`` leaves out camera images with no labelled object. The other arguments are those
     of :func:`maestro_perception.train.render`.
     """
-    import json
-
 
     os.environ.setdefault("MUJOCO_GL", "egl")
     try:
@@ -88,7 +86,6 @@ def render_in_process(out: Path, samples: int, seed: int = 0, val_fraction: floa
     cameras = EMBODIMENT_CAMERAS[embodiment]
     make_split_dirs(out)
     names = load_class_table(names_from, out / "names.json")
-    names_file = out / "names.json"
     written = 0
     for i in range(samples):
         task = rng.choice(tasks)
@@ -125,7 +122,6 @@ def render_in_process(out: Path, samples: int, seed: int = 0, val_fraction: floa
             moved_one.rename(out / "images" / "val" / moved_one.name)
             label = out / "labels" / "train" / f"{moved_one.stem}.txt"
             label.rename(out / "labels" / "val" / label.name)
-    names_file.write_text(json.dumps(names, indent=1))
     yaml_path = write_dataset_yaml(out, names)
     print(f"wrote {written} images with {len(names)} classes to {out}")
     return yaml_path

@@ -181,7 +181,6 @@ def render(out: Path, samples: int, seed: int = 0, val_fraction: float = 0.15, s
                                stderr=subprocess.STDOUT)
     make_split_dirs(out)
     names = load_class_table(names_from, out / "names.json")
-    names_file = out / "names.json"
     ctx = Context()
     rclpy.init(context=ctx)
     node = rclpy.create_node(f"maestro_dataset_renderer_{os.getpid()}", context=ctx)
@@ -264,7 +263,6 @@ def render(out: Path, samples: int, seed: int = 0, val_fraction: float = 0.15, s
                 sim.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(sim.pid, 9)
-    names_file.write_text(json.dumps(names, indent=1))
     yaml_path = write_dataset_yaml(out, names)
     print(f"wrote {written} images with {len(names)} classes to {out}")
     return yaml_path
@@ -308,10 +306,7 @@ def restrict_classes(dataset: Path, names_file: Path) -> int:
                 (aside / kind / split).mkdir(parents=True, exist_ok=True)
                 src.rename(aside / kind / split / src.name)
         moved += 1
-    (dataset / "names.json").write_text(json.dumps(keep, indent=1))
     write_dataset_yaml(dataset, keep)
-    for cache in (dataset / "labels").glob("*.cache"):
-        cache.unlink()
     return moved
 
 
@@ -335,11 +330,15 @@ def save_sample(out: Path, split: str, stem: str, rgb: np.ndarray, lines: list[s
 
 
 def write_dataset_yaml(out: Path, names: dict[str, int]) -> Path:
-    """``dataset.yaml`` of a rendered dataset (absolute path, class id -> name)."""
+    """Record a dataset's class table: ``names.json`` (name -> id) and ``dataset.yaml`` (absolute path, id -> name);
+    stale ultralytics label caches are removed, since the labels they index may have changed."""
+    (out / "names.json").write_text(json.dumps(names, indent=1))
     yaml_path = out / "dataset.yaml"
     ordered = sorted(names, key=names.get)
     yaml_path.write_text(f"path: {out.resolve()}\ntrain: images/train\nval: images/val\nnames:\n"
                          + "".join(f"  {names[n]}: {n}\n" for n in ordered))
+    for cache in (out / "labels").glob("*.cache"):
+        cache.unlink()
     return yaml_path
 
 
@@ -365,10 +364,7 @@ def align_classes(dataset: Path, names_file: Path) -> dict[str, int]:
             else:
                 dropped[name] = dropped.get(name, 0) + 1
         txt.write_text("\n".join(lines) + "\n")
-    (dataset / "names.json").write_text(json.dumps(train_names, indent=1))
     write_dataset_yaml(dataset, train_names)
-    for cache in (dataset / "labels").glob("*.cache"):
-        cache.unlink()
     return dropped
 
 
